@@ -1,0 +1,30 @@
+# ember: `make test` and `make demo` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+demo: $(STAMP)
+	$(PY) -m ember.demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_ops.py
+	$(PY) benchmarks/bench_train.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

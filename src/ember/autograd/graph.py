@@ -1,0 +1,233 @@
+"""Graph nodes: `Node` (a tensor's grad_fn), `AccumulateGrad` and `SavedTensor`."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable
+
+from .._tensor import _INFERENCE, Tensor, _make, tensor_type_name
+
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "RemovableHandle", "edge_of"]
+
+_SECOND_TIME = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+_INFERENCE_SAVE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `ember.no_grad()` instead "
+    "of `ember.inference_mode()`."
+)
+
+
+class RemovableHandle:
+    """Returned by `register_hook`; `remove()` unregisters the hook."""
+
+    __slots__ = ("_store", "_key")
+    _next_key = 0
+
+    def __init__(self, store: dict) -> None:
+        self._store = store
+        RemovableHandle._next_key += 1
+        self._key = RemovableHandle._next_key
+
+    def remove(self) -> None:
+        self._store.pop(self._key, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+class SavedTensor:
+    """A tensor kept for backward, with the version it had when saved.
+
+    An op's output is kept as its array and version counter only (not the Tensor, which
+    would point back at the node and form a cycle); unpacking rebuilds it with the node
+    as its grad_fn, so double backward through the output still works.
+    """
+
+    __slots__ = ("_tensor", "_data", "_vc", "_version", "_output_of_requires_grad")
+
+    def __init__(self, t: Tensor, is_output: bool = False) -> None:
+        vc = t._vc
+        if vc is _INFERENCE:
+            raise RuntimeError(_INFERENCE_SAVE)
+        self._version = 0 if vc is None else vc.value
+        if is_output:
+            if vc is None:
+                vc = t._new_vc()
+            self._tensor = None
+            self._data = t._data
+            self._vc = vc
+            self._output_of_requires_grad = t._requires_grad
+        else:
+            self._tensor = t
+            self._data = None
+            self._vc = None
+            self._output_of_requires_grad = False
+
+    def unpack(self, node: Node) -> Tensor:
+        t = self._tensor
+        if t is None:
+            vc = self._vc
+            current = vc.value
+            if current != self._version:
+                raise _version_error(self._data.shape, self._data.dtype, node, current, self._version)
+            t = _make(self._data, self._output_of_requires_grad, node)
+            t._vc = vc
+            return t
+        vc = t._vc
+        current = 0 if vc is None else vc.value
+        if current != self._version:
+            raise _version_error(t.shape, t._data.dtype, t._grad_fn, current, self._version)
+        return t
+
+    @property
+    def nbytes(self) -> int:
+        return (self._data if self._tensor is None else self._tensor._data).nbytes
+
+    @property
+    def array(self):
+        return self._data if self._tensor is None else self._tensor._data
+
+
+def _version_error(shape, np_dtype, grad_fn, current: int, expected: int) -> RuntimeError:
+    where = ""
+    if grad_fn is not None:
+        op = type(grad_fn).__name__
+        for suffix in ("Backward0", "Backward1", "Backward"):
+            if op.endswith(suffix):
+                op = op[: -len(suffix)]
+                break
+        where = f", which is output 0 of {op},"
+    dims = "[" + ", ".join(str(s) for s in shape) + "]"
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{tensor_type_name(np_dtype)} {dims}]{where} is at version "
+        f"{current}; expected version {expected} instead. Hint: enable anomaly detection to "
+        "find the operation that failed to compute its gradient, with "
+        "ember.autograd.set_detect_anomaly(True)."
+    )
+
+
+class Node:
+    """One recorded op: what flows back to its inputs and what it kept to compute that.
+
+    Subclasses implement `backward(self, *grad_outputs)` with ember ops and return one
+    gradient (or None) per input. They read their saved tensors with `self.saved_tensors`
+    and their non-tensor arguments from `self.args`.
+    """
+
+    __slots__ = (
+        "next_functions", "_saved", "_freed", "_shapes", "args", "_pre_hooks", "_hooks",
+        "_trace", "_out_meta", "__weakref__",
+    )
+    num_outputs = 1
+
+    def __init__(self) -> None:
+        self.next_functions: tuple = ()
+        self._saved = None
+        self._freed = False
+        self._shapes = ()
+        self.args = ()
+        self._pre_hooks = None
+        self._hooks = None
+        self._trace = None
+        self._out_meta = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(_SECOND_TIME)
+            return ()
+        return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in saved)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        return tuple(fn is not None for fn, _ in self.next_functions)
+
+    def backward(self, *grad_outputs):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    def _release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    def register_hook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_inputs, grad_outputs) runs after this node; may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle._key] = fn
+        return handle
+
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
+        """fn(grad_outputs) runs before this node; may return new grad_outputs."""
+        return self._add_pre_hook(lambda grads: fn(grads))
+
+    def _add_pre_hook(self, fn: Callable) -> RemovableHandle:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle._key] = fn
+        return handle
+
+    def _tensor_pre_hook(self, output_nr: int, fn: Callable[[Any], Any]) -> RemovableHandle:
+        """A hook on one output tensor: sees and may replace that output's gradient."""
+
+        def hook(grads):
+            g = grads[output_nr]
+            if g is None:
+                return None
+            new = fn(g)
+            if new is None:
+                return None
+            grads = list(grads)
+            grads[output_nr] = new
+            return grads
+
+        return self._add_pre_hook(hook)
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds incoming gradients into `.grad`."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__()
+        self.variable = variable
+        self._shapes = ((variable._data.shape, variable._data.dtype),)
+
+    def backward(self, grad):  # the engine accumulates; this only exists for completeness
+        return ()
+
+
+def edge_of(t: Tensor) -> tuple:
+    """The (node, output index) that receives the gradient of `t`, or (None, 0)."""
+    fn = t._grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if not t._requires_grad:
+        return (None, 0)
+    acc = t._acc() if t._acc is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return (acc, 0)
