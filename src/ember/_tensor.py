@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtypes
-from .autograd.grad_mode import _grad_enabled, _inference_mode, _tracking
+from .autograd.grad_mode import _INFERENCE_MODES, _grad_enabled, _inference_mode, _mode, _tracking
 
 __all__ = ["Tensor", "Size", "tensor_type_name"]
 
@@ -81,10 +81,18 @@ _DETACH_VIEW = (
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for backward."""
 
-    __slots__ = (
-        "_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_base",
-        "_acc", "_hooks", "__weakref__",
-    )
+    # Only the array is a slot. The other attributes are class-level defaults that an
+    # instance overrides in its __dict__ when it differs, so wrapping an op's result sets
+    # one attribute: that is most of the cost of a small op under no_grad.
+    __slots__ = ("_data", "__dict__", "__weakref__")
+    _requires_grad = False
+    _grad_fn = None
+    _output_nr = 0
+    _grad = None
+    _vc = None  # version counter, created on first share or bump; _INFERENCE marks inference
+    _base = None  # the tensor this one is a view of
+    _acc = None  # weakref to the AccumulateGrad node of a leaf
+    _hooks = None
     __array_priority__ = 1000
 
     def __init__(self, data: Any = (), *, requires_grad: bool = False) -> None:
@@ -403,14 +411,12 @@ class Tensor:
 
 def _init(t: Tensor, data: np.ndarray, requires_grad: bool, grad_fn) -> None:
     t._data = data
-    t._requires_grad = requires_grad
-    t._grad_fn = grad_fn
-    t._output_nr = 0
-    t._grad = None
-    t._vc = _INFERENCE if _inference_mode.get() else None
-    t._base = None
-    t._acc = None
-    t._hooks = None
+    if requires_grad:
+        t._requires_grad = True
+    if grad_fn is not None:
+        t._grad_fn = grad_fn
+    if _mode.get() >= _INFERENCE_MODES:
+        t._vc = _INFERENCE
 
 
 _new = object.__new__
@@ -420,14 +426,12 @@ def _make(data: np.ndarray, requires_grad: bool = False, grad_fn=None) -> Tensor
     """Wrap an array without copying or checking: the fast path of every op."""
     t = _new(Tensor)
     t._data = data
-    t._requires_grad = requires_grad
-    t._grad_fn = grad_fn
-    t._output_nr = 0
-    t._grad = None
-    t._vc = _INFERENCE if _inference_mode.get() else None
-    t._base = None
-    t._acc = None
-    t._hooks = None
+    if requires_grad:
+        t._requires_grad = True
+    if grad_fn is not None:
+        t._grad_fn = grad_fn
+    if _mode.get() >= _INFERENCE_MODES:
+        t._vc = _INFERENCE
     return t
 
 

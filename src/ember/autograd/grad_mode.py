@@ -21,6 +21,11 @@ __all__ = [
 _grad_enabled: ContextVar[bool] = ContextVar("ember_grad_enabled", default=True)
 _inference_mode: ContextVar[bool] = ContextVar("ember_inference_mode", default=False)
 _tracking: ContextVar[bool] = ContextVar("ember_tracking", default=True)
+# The whole state as one small int, so an op reads it with a single lookup:
+# 0 tracking, 1 grad off, 2 inference, 3 inference with grad on. Ops record a graph only
+# in state 0, and mark their results as inference tensors in states >= _INFERENCE_MODES.
+_mode: ContextVar[int] = ContextVar("ember_mode", default=0)
+_INFERENCE_MODES = 2
 
 
 def is_grad_enabled() -> bool:
@@ -40,6 +45,7 @@ def _set_state(grad: bool, inference: bool) -> None:
     _grad_enabled.set(grad)
     _inference_mode.set(inference)
     _tracking.set(grad and not inference)
+    _mode.set((2 if inference else 0) + (grad == inference))
 
 
 def _set_grad(grad: bool) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .._dtypes import result_type, scalar_result_dtype
-from .._tensor import Tensor, _make
-from ..autograd.grad_mode import _tracking
+from .._tensor import _INFERENCE, Tensor, _make
+from ..autograd.grad_mode import _INFERENCE_MODES, _mode, _tracking
 from ..autograd.graph import Node, SavedTensor, edge_of
 
 __all__ = ["Op", "OUT", "unary", "binary", "record", "to_tensor", "wrap", "scalar_types"]
@@ -114,19 +114,53 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
     return _make(arr, False, None)
 
 
+def _takes_args(fwd) -> bool:
+    if isinstance(fwd, np.ufunc):
+        return fwd.nin > 1
+    import inspect
+
+    params = list(inspect.signature(fwd).parameters.values())
+    return len(params) > 1 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
 def unary(cls: type[Op]):
     """The callable of a one-input op: `f(x, *args)`; args are non-tensor arguments."""
     fwd = cls.forward
+    mode = _mode.get
 
-    def op(x, *args):
-        if type(x) is not Tensor:
-            x = to_tensor(x)
-        out = fwd(x._data, *args)
-        if x._requires_grad and _tracking.get():
-            return record(cls, out, (x,), args)
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        return _make(out, False, None)
+    if _takes_args(fwd):
+
+        def op(x, *args):
+            if type(x) is not Tensor:
+                x = to_tensor(x)
+            out = fwd(x._data, *args)
+            code = mode()
+            if code == 0 and x._requires_grad:
+                return record(cls, out, (x,), args)
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
+            t = _new(Tensor)
+            t._data = out
+            if code >= _INFERENCE_MODES:
+                t._vc = _INFERENCE
+            return t
+
+    else:
+
+        def op(x):
+            if type(x) is not Tensor:
+                x = to_tensor(x)
+            out = fwd(x._data)
+            code = mode()
+            if code == 0 and x._requires_grad:
+                return record(cls, out, (x,))
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
+            t = _new(Tensor)
+            t._data = out
+            if code >= _INFERENCE_MODES:
+                t._vc = _INFERENCE
+            return t
 
     op.__name__ = op.__qualname__ = cls.__name__.replace("Backward0", "").lower()
     op.__doc__ = cls.__doc__
@@ -177,19 +211,35 @@ def _operands(a, b):
 def binary(cls: type[Op]):
     """The callable of a two-input op `f(a, b)`; either may be a Python scalar."""
     fwd = cls.forward
+    mode = _mode.get
 
     def op(a, b):
+        # Fast path: two plain tensors of one dtype, or a float tensor and a Python float.
+        tb = type(b)
+        if type(a) is Tensor and (
+            (tb is Tensor and a._data.dtype is b._data.dtype)
+            or (tb is float and a._data.dtype.kind == "f")
+        ):
+            out = fwd(a._data, b._data if tb is Tensor else b)
+            code = mode()
+            if code == 0 and (a._requires_grad or (tb is Tensor and b._requires_grad)):
+                return record(cls, out, (a, b))
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
+            t = _new(Tensor)
+            t._data = out
+            if code >= _INFERENCE_MODES:
+                t._vc = _INFERENCE
+            return t
         a, b, ad, bd = _operands(a, b)
         out = fwd(ad, bd)
         # After _operands an operand is a Tensor exactly when its array is an ndarray.
-        if _tracking.get() and (
+        if mode() == 0 and (
             (type(ad) is _ndarray and a._requires_grad)
             or (type(bd) is _ndarray and b._requires_grad)
         ):
             return record(cls, out, (a, b))
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        return _make(out, False, None)
+        return _make(out if type(out) is _ndarray else np.asarray(out), False, None)
 
     op.__name__ = op.__qualname__ = cls.__name__.replace("Backward0", "").lower()
     op.__doc__ = cls.__doc__
