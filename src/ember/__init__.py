@@ -25,6 +25,7 @@ from ._dtypes import (
     uint8,
 )
 from ._tensor import Size, Tensor
+from .serialization import load, save
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
