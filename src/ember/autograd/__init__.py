@@ -24,6 +24,8 @@ _LAZY = {
     "gradgradcheck": ("gradcheck", "gradgradcheck"),
     "detect_anomaly": ("anomaly", "detect_anomaly"),
     "set_detect_anomaly": ("anomaly", "set_detect_anomaly"),
+    "is_anomaly_enabled": ("anomaly", "is_anomaly_enabled"),
+    "graph": ("graph", None),
 }
 
 __all__ = [
@@ -35,7 +37,9 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         module, attr = _LAZY[name]
-        value = getattr(import_module(f".{module}", __name__), attr)
+        value = import_module(f".{module}", __name__)
+        if attr is not None:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
