@@ -66,6 +66,7 @@ def record(cls: type[Node], out, inputs: tuple, args: tuple = ()) -> Tensor:
     edges = []
     shapes = []
     want: set = set()
+    consts = None
     for i, t in enumerate(inputs):
         if type(t) is Tensor or isinstance(t, Tensor):
             shapes.append((t._data.shape, t._data.dtype))
@@ -73,11 +74,19 @@ def record(cls: type[Node], out, inputs: tuple, args: tuple = ()) -> Tensor:
                 edges.append(edge_of(t))
                 want.update(needs[i])
                 continue
+            # Inputs without grad are remembered by id only, for pictures of the graph
+            # (frozen parameters, detach() boundaries); nothing is kept alive.
+            if consts is None:
+                consts = []
+            base = t._base if t._base is not None else t
+            consts.append((i, id(base), t._data.shape, t._detached or base._detached))
         else:
             shapes.append(((), None))
         edges.append((None, 0))
     node.next_functions = tuple(edges)
     node._shapes = tuple(shapes)
+    if consts is not None:
+        node._consts = tuple(consts)
     result = _make(out, True, node)
     if want:
         saved: list[Any] = [None] * (len(inputs) + 1)
