@@ -91,6 +91,6 @@ def bind() -> None:
     Tensor.long = lambda self: ew.to_dtype(self, "int64")
     Tensor.int = lambda self: ew.to_dtype(self, "int32")
     Tensor.bool = lambda self: ew.to_dtype(self, "bool")
-    Tensor.contiguous = lambda self: self if self._data.flags.c_contiguous else ew.clone(self)
+    Tensor.contiguous = lambda self: self if self._data.flags.c_contiguous else ew.clone(self, "C")
     Tensor.T = property(lambda self: shape.permute(self, tuple(range(self._data.ndim))[::-1]))
     Tensor.mT = property(_mT)

@@ -6,8 +6,10 @@ trainable leaf), but tensors made inside `inference_mode` are inference tensors.
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,20 +48,12 @@ class Generator:
         return self._seed
 
     def get_state(self) -> Tensor:
-        state = self._rng.bit_generator.state
-        words = [state["state"]["state"], state["state"]["inc"], state["has_uint32"],
-                 state["uinteger"]]
-        data = np.array([w & (2**64 - 1) for w in words[:2]] + words[2:], dtype=np.uint64)
-        return _make(data.view(np.uint8).copy())
+        """The generator's full state as a uint8 tensor (JSON of NumPy's PCG64 state)."""
+        raw = json.dumps(self._rng.bit_generator.state).encode()
+        return _make(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> Generator:
-        words = np.asarray(new_state._data).view(np.uint64)
-        state = self._rng.bit_generator.state
-        state["state"]["state"] = int(words[0])
-        state["state"]["inc"] = int(words[1])
-        state["has_uint32"] = int(words[2])
-        state["uinteger"] = int(words[3])
-        self._rng.bit_generator.state = state
+        self._rng.bit_generator.state = json.loads(bytes(np.asarray(new_state._data, np.uint8)))
         return self
 
 
@@ -109,8 +103,10 @@ def _shape(size: Sequence) -> tuple:
         shape = tuple(int(s) for s in size)
     except TypeError:
         raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {negative[0]}: {list(shape)}")
     return shape
 
 
@@ -119,20 +115,68 @@ def _float_dtype(dtype) -> np.dtype:
 
 
 def _infer(data: Any) -> np.ndarray:
+    """The array for `data` with PyTorch's dtype inference: Python floats give the default
+    dtype, ints int64, bools bool; NumPy scalars and tensors keep their own dtype."""
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
+        _dtypes.from_numpy_dtype(data.dtype)
         return data
-    if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
-        data = _nested_to_lists(data)
-    arr = np.asarray(data)
-    if arr.dtype == np.float64 and not isinstance(data, np.floating):
-        arr = arr.astype(_dtypes.get_default_dtype().np)
-    elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "biuf":
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    return arr
+    if isinstance(data, (list, tuple)):
+        dt = None
+        has_tensor = False
+        for v in _flat(data):
+            if isinstance(v, Tensor):
+                has_tensor = True
+            d = _scalar_dtype(v)
+            dt = d if dt is None else _dtypes.promote_np(dt, d)
+        if has_tensor:
+            data = _nested_to_lists(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise _ragged(data) from None
+        if arr.dtype == object:
+            raise _ragged(data)
+        return arr.astype(_dtypes.get_default_dtype().np if dt is None else dt, copy=False)
+    return np.asarray(data, dtype=_scalar_dtype(data))
+
+
+def _scalar_dtype(v: Any) -> np.dtype:
+    if isinstance(v, Tensor):
+        return v._data.dtype
+    if isinstance(v, np.generic):
+        return _dtypes.from_numpy_dtype(v.dtype).np
+    if isinstance(v, bool):
+        return np.dtype(np.bool_)
+    if isinstance(v, int):
+        return np.dtype(np.int64)
+    if isinstance(v, float):
+        return _dtypes.get_default_dtype().np
+    raise RuntimeError(f"Could not infer dtype of {type(v).__name__}")
+
+
+def _ragged(data) -> Exception:
+    """The error for nested sequences that do not form a rectangular array."""
+    shape = []
+    x = data
+    while isinstance(x, (list, tuple)):
+        shape.append(len(x))
+        x = x[0] if len(x) else None
+    stack = [(data, 0)]
+    while stack:
+        x, dim = stack.pop()
+        is_seq = isinstance(x, (list, tuple))
+        if dim < len(shape) and not is_seq:
+            return TypeError(f"expected a sequence at dim {dim}, got {type(x).__name__}")
+        if dim >= len(shape) and is_seq:
+            return ValueError(f"expected a number at dim {dim}, got a sequence")
+        if is_seq:
+            if len(x) != shape[dim]:
+                return ValueError(
+                    f"expected sequence of length {shape[dim]} at dim {dim} (got {len(x)})")
+            stack.extend((v, dim + 1) for v in reversed(x))
+    return RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _flat(data):
@@ -161,7 +205,8 @@ def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False,
 
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     """Like `tensor`, but shares memory with a NumPy array or tensor when it can."""
-    if isinstance(data, Tensor) and (dtype is None or data._data.dtype == _dtypes.to_numpy_dtype(dtype)):
+    if isinstance(data, Tensor) and (
+            dtype is None or data._data.dtype == _dtypes.to_numpy_dtype(dtype)):
         return data
     arr = _infer(data)
     if dtype is not None:
@@ -207,6 +252,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         np_dtype = np.dtype(np.int64) if ints else _dtypes.get_default_dtype().np
@@ -218,12 +265,14 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _finish(arr, requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
     arr = np.linspace(start, end, int(steps), dtype=np.float64).astype(_float_dtype(dtype))
     return _finish(arr, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
@@ -231,7 +280,8 @@ def rand(*size, generator: Generator | None = None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
     np_dtype = _float_dtype(dtype)
-    arr = _rng(generator).random(_shape(size), dtype=np.float64 if np_dtype == np.float64 else np.float32)
+    arr = _rng(generator).random(
+        _shape(size), dtype=np.float64 if np_dtype == np.float64 else np.float32)
     return _finish(arr.astype(np_dtype, copy=False), requires_grad)
 
 
@@ -277,7 +327,8 @@ def normal(mean: float = 0.0, std: float = 1.0, size=None, *, generator: Generat
     return _finish(arr, requires_grad)
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: Generator | None = None) -> Tensor:
     probs = input._data if p is None else np.full(input._data.shape, p)
     arr = (_rng(generator).random(input._data.shape) < probs).astype(input._data.dtype)
     return _make(arr, False, None)
@@ -313,18 +364,29 @@ def empty_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) 
     return _finish(np.empty(shape, dt), requires_grad)
 
 
-def full_like(x: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(x: Tensor, fill_value, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
     shape, dt = _like(x, dtype)
     return _finish(np.full(shape, fill_value, dt), requires_grad)
 
 
-def rand_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def _float_like(name: str, x: Tensor, dtype) -> tuple[tuple, np.dtype]:
     shape, dt = _like(x, dtype)
+    if dt.kind != "f":
+        raise NotImplementedError(
+            f"{name}(): expected a floating point dtype, got {_dtypes.from_numpy_dtype(dt)}; "
+            "pass dtype=ember.float32 or use randint_like"
+        )
+    return shape, dt
+
+
+def rand_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _float_like("rand_like", x, dtype)
     return rand(shape, dtype=_dtypes.from_numpy_dtype(dt), requires_grad=requires_grad)
 
 
 def randn_like(x: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(x, dtype)
+    shape, dt = _float_like("randn_like", x, dtype)
     return randn(shape, dtype=_dtypes.from_numpy_dtype(dt), requires_grad=requires_grad)
 
 

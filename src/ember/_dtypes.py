@@ -10,7 +10,7 @@ __all__ = [
     "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
     "bool_", "half", "float", "double", "int", "long", "short",
     "get_default_dtype", "set_default_dtype", "to_numpy_dtype", "from_numpy_dtype",
-    "result_type", "scalar_result_dtype",
+    "result_type", "scalar_result_dtype", "promote_types",
 ]
 
 
@@ -89,6 +89,22 @@ def to_numpy_dtype(d) -> np.dtype:
 
 def _category(np_dtype: np.dtype) -> builtins.int:
     return _FROM_NP[np_dtype]._kind
+
+
+def promote_np(da: np.dtype, db: np.dtype) -> np.dtype:
+    """PyTorch's promotion of two dtypes: a higher category (bool < int < float) wins
+    outright, so int64 with float16 gives float16; within a category NumPy's rule holds."""
+    if da == db:
+        return da
+    ka, kb = _category(da), _category(db)
+    if ka != kb:
+        return da if ka > kb else db
+    return np.promote_types(da, db)
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The dtype an op on tensors of `type1` and `type2` computes in."""
+    return _FROM_NP[promote_np(to_numpy_dtype(type1), to_numpy_dtype(type2))]
 
 
 def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,21 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"ember.Size({list(self)})"
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other) -> Size:
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other) -> Size:
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n: int) -> Size:
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
 
     def numel(self) -> int:
         n = 1
@@ -63,12 +79,16 @@ _NOT_LEAF_GRAD = (
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
     "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
-    "instead."
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
 )
 _LEAF_FLAGS = (
     "you can only change requires_grad flags of leaf variables. If you want to use a computed "
     "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
 )
+_NUMPY_REQUIRES_GRAD = (
+    "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+)
+_ONE_ELEMENT = "only one element tensors can be converted to Python scalars"
 _DETACH_VIEW = (
     "Can't detach views in-place. Use detach() instead. If you are using "
     "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, "
@@ -93,18 +113,25 @@ class Tensor:
     _base = None  # the tensor this one is a view of
     _acc = None  # weakref to the AccumulateGrad node of a leaf
     _hooks = None
+    _detached = False  # made by detach() from a tensor that required grad
     __array_priority__ = 1000
 
-    def __init__(self, data: Any = (), *, requires_grad: bool = False) -> None:
-        if isinstance(data, Tensor):
-            data = data._data
-        arr = np.asarray(data)
-        if arr.dtype.kind not in "biuf" or arr.dtype == np.float64 and not isinstance(
-            data, np.ndarray
+    def __init__(self, *data: Any, requires_grad: bool = False) -> None:
+        """`Tensor(data)` copies data as the default float dtype; `Tensor(2, 3)` or
+        `Tensor(size)` makes a zero-filled tensor of that shape; `Tensor()` is empty."""
+        default = _dtypes.get_default_dtype().np
+        if not data:
+            arr = np.empty(0, default)
+        elif isinstance(data[0], Size) or all(
+            isinstance(d, int) and not isinstance(d, bool) for d in data
         ):
-            arr = arr.astype(_dtypes.get_default_dtype().np)
-        elif arr.dtype.kind != "f":
-            arr = arr.astype(_dtypes.get_default_dtype().np)
+            shape = tuple(data[0]) if isinstance(data[0], Size) else data
+            arr = np.zeros(shape, default)
+        elif len(data) == 1:
+            src = data[0]._data if isinstance(data[0], Tensor) else data[0]
+            arr = np.array(src, dtype=default)
+        else:
+            raise TypeError(f"Tensor() got an invalid combination of arguments: {data!r}")
         _init(self, arr, False, None)
         if requires_grad:
             self.requires_grad_(True)
@@ -194,13 +221,12 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and _grad_enabled.get() and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. "
-                "Use tensor.detach().numpy() instead."
-            )
+            raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad and _grad_enabled.get():
+            raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         arr = self._data
         if dtype is not None:
             return arr.astype(dtype, copy=bool(copy))
@@ -209,15 +235,19 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
             )
         return bool(self._data)
 
     def __float__(self) -> float:
-        return float(self.item())
+        if self._data.size != 1:
+            raise ValueError(_ONE_ELEMENT)
+        return float(self._data.item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        if self._data.size != 1:
+            raise ValueError(_ONE_ELEMENT)
+        return int(self._data.item())
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "biu" or self._data.size != 1:
@@ -271,7 +301,7 @@ class Tensor:
 
     @property
     def grad(self) -> Tensor | None:
-        if self._grad_fn is not None and not self.retains_grad:
+        if self._grad is None and self._grad_fn is not None and not self.retains_grad:
             warnings.warn(_NOT_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
@@ -328,12 +358,33 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
-            return self._grad_fn._tensor_pre_hook(self._output_nr, hook)
+            handle = self._grad_fn._tensor_pre_hook(self._output_nr, hook)
+            if self.retains_grad:
+                # As in PyTorch, .grad keeps the gradient after all hooks: move that hook last.
+                keep = self._hooks["retain_grad"]
+                keep._store[keep._key] = keep._store.pop(keep._key)
+            return handle
         from .autograd.graph import RemovableHandle
 
         if self._hooks is None:
             self._hooks = {}
         store = self._hooks.setdefault("leaf", {})
+        handle = RemovableHandle(store)
+        store[handle._key] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Any:
+        """Call `hook(tensor)` after a backward pass has accumulated into this leaf's `.grad`."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.graph import RemovableHandle
+
+        if self._hooks is None:
+            self._hooks = {}
+        store = self._hooks.setdefault("post_accumulate", {})
         handle = RemovableHandle(store)
         store[handle._key] = hook
         return handle
@@ -369,6 +420,8 @@ class Tensor:
         """A new tensor on the same memory and version counter, cut from the graph."""
         t = _make(self._data, False, None)
         t._vc = self._new_vc()
+        if self._requires_grad:
+            t._detached = True  # lets a graph picture mark where the graph was cut
         return t
 
     def detach_(self) -> Tensor:

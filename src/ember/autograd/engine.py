@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def _root_grads(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> 
     grads = list(_as_tuple(grad_outputs)) if grad_outputs is not None else [None] * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(
-            f"grad can be implicitly created only for scalar outputs"
+            "grad can be implicitly created only for scalar outputs"
             if not grads else
             f"Mismatch in number of gradients: got {len(grads)} gradients for "
             f"{len(outputs)} outputs"
@@ -104,16 +104,26 @@ def _needed(roots: list[Node], targets: set) -> set:
     return needed
 
 
-def _accumulate(var: Tensor, g: Tensor, create_graph: bool, owned: set) -> None:
+def _leaf_hooks(var: Tensor, g: Tensor) -> Tensor:
+    """Run the hooks registered on a leaf; a non-None result replaces the gradient."""
     hooks = var._hooks.get("leaf") if var._hooks else None
     if hooks:
         for hook in list(hooks.values()):
             new = hook(g)
             if new is not None:
                 g = new
+    return g
+
+
+def _accumulate(var: Tensor, g: Tensor, create_graph: bool, owned: set) -> None:
+    g = _leaf_hooks(var, g)
     old = var._grad
     if create_graph:
-        var._grad = g if old is None else old + g
+        if old is None:
+            # A tensor of its own (PyTorch's CopyBackwards): g may flow on to other leaves.
+            var._grad = g.clone() if g._requires_grad else _make(g._data.copy(), False, None)
+        else:
+            var._grad = old + g
         return
     arr = g._data
     if old is None:
@@ -206,18 +216,21 @@ def run_backward(
                         if g is not None:
                             _accumulate_input(t, g, create_graph, owned)
                     else:
+                        if g is not None and type(node) is AccumulateGrad:
+                            g = _leaf_hooks(t, g)
                         captured[i] = g
                 if needed is not None and not any(
                     n in needed for n, _ in node.next_functions if n is not None
                 ):
-                    _release_and_skip(node, retain_graph, deps, ready, buffers)
+                    _skip(node, False, deps, ready, buffers)
                     continue
             if needed is not None and node not in needed:
-                _release_and_skip(node, retain_graph, deps, ready, buffers)
+                _skip(node, False, deps, ready, buffers)
                 continue
             if type(node) is AccumulateGrad:
                 if accumulate and inputs is None and grads[0] is not None:
                     _accumulate(node.variable, grads[0], create_graph, owned)
+                    _post_accumulate(node.variable)
                 continue
             in_grads = _apply(node, grads, retain_graph)
             for (nxt, nr), g in zip(node.next_functions, in_grads):
@@ -234,13 +247,13 @@ def run_backward(
                     if nxt in buffers:
                         ready.append(nxt)
                     else:
-                        _skip(nxt, retain_graph, deps, ready, buffers)
+                        _skip(nxt, not retain_graph, deps, ready, buffers)
     finally:
         _set_state(*prev_state)
 
     if accumulate:
         return None
-    for (t, _), g, i in zip(input_edges, captured, range(len(captured))):
+    for i, g in enumerate(captured):
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"The differentiated Tensor at index {i} appears to not have been used in the "
@@ -256,18 +269,25 @@ def _accumulate_input(t: Tensor, g: Tensor, create_graph: bool, owned: set) -> N
     if g._data.shape != t._data.shape:
         g = g.sum_to_size(t.shape)
     _accumulate(t, g, create_graph, owned)
+    _post_accumulate(t)
 
 
-def _skip(node: Node, retain_graph: bool, deps, ready, buffers) -> None:
-    """A node that got no gradient at all: pass the 'no gradient' on to its inputs."""
-    _release_and_skip(node, retain_graph, deps, ready, buffers)
+def _post_accumulate(var: Tensor) -> None:
+    """Run `register_post_accumulate_grad_hook` hooks once `.grad` holds the new sum."""
+    hooks = var._hooks.get("post_accumulate") if var._hooks else None
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(var)
 
 
-def _release_and_skip(node: Node, retain_graph: bool, deps, ready, buffers) -> None:
+def _skip(node: Node, release: bool, deps, ready, buffers) -> None:
+    """Pass 'no gradient' on from a node that does not run: one that got no gradient at
+    all (its buffers are freed, as if it ran) or one pruned because no requested input
+    lies beyond it (left intact, so the graph can still be used from elsewhere)."""
     stack = [node]
     while stack:
         n = stack.pop()
-        if not retain_graph:
+        if release:
             n._release()
         for nxt, _ in n.next_functions:
             if nxt is None:
@@ -287,7 +307,7 @@ def _apply(node: Node, grads: list, retain_graph: bool) -> tuple:
 
         raise RuntimeError(_SECOND_TIME)
     for i, g in enumerate(grads):
-        if g is None:
+        if g is None and node._out_meta is not None:  # None: the node takes None grads
             shape, dtype = node._out_meta[i]
             grads[i] = _make(np.zeros(shape, dtype), False, None)
     try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -166,9 +167,9 @@ class _NoParamMode(_ModeContext):
     def __new__(cls, func: Callable | None = None):
         if func is None:
             return super().__new__(cls)
-        if not callable(func) or inspect.isclass(func):
+        if not callable(func):
             raise TypeError(f"{cls.__name__}() takes no arguments, got {func!r}")
-        return cls()(func)
+        return cls()(func)  # decorating a class raises there
 
     def __init__(self, func: Callable | None = None) -> None:
         super().__init__()
@@ -228,9 +229,7 @@ class inference_mode(_ModeContext):
 
     def __new__(cls, mode: Any = True):
         if callable(mode) and not isinstance(mode, bool):
-            if inspect.isclass(mode):
-                raise TypeError(f"inference_mode cannot decorate a class ({mode.__name__})")
-            return cls()(mode)
+            return cls()(mode)  # `@inference_mode` without parentheses
         return super().__new__(cls)
 
     def __init__(self, mode: bool = True) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .._tensor import _INFERENCE, Tensor, _make, tensor_type_name
+from .._tensor import _INFERENCE, Tensor, _make, _VersionCounter, tensor_type_name
 
 __all__ = ["Node", "AccumulateGrad", "SavedTensor", "RemovableHandle", "edge_of"]
 
@@ -79,7 +80,8 @@ class SavedTensor:
             vc = self._vc
             current = vc.value
             if current != self._version:
-                raise _version_error(self._data.shape, self._data.dtype, node, current, self._version)
+                raise _version_error(
+                    self._data.shape, self._data.dtype, node, current, self._version)
             t = _make(self._data, self._output_of_requires_grad, node)
             t._vc = vc
             return t
@@ -101,11 +103,10 @@ class SavedTensor:
 def _version_error(shape, np_dtype, grad_fn, current: int, expected: int) -> RuntimeError:
     where = ""
     if grad_fn is not None:
-        op = type(grad_fn).__name__
-        for suffix in ("Backward0", "Backward1", "Backward"):
-            if op.endswith(suffix):
-                op = op[: -len(suffix)]
-                break
+        # PyTorch names the op without "Backward" and without a trailing 0: AddBackward0 is
+        # "Add", ClampBackward1 is "Clamp1".
+        base, _, number = type(grad_fn).__name__.rpartition("Backward")
+        op = base + ("" if number == "0" else number) if base else type(grad_fn).__name__
         where = f", which is output 0 of {op},"
     dims = "[" + ", ".join(str(s) for s in shape) + "]"
     return RuntimeError(
@@ -113,7 +114,7 @@ def _version_error(shape, np_dtype, grad_fn, current: int, expected: int) -> Run
         f"inplace operation: [{tensor_type_name(np_dtype)} {dims}]{where} is at version "
         f"{current}; expected version {expected} instead. Hint: enable anomaly detection to "
         "find the operation that failed to compute its gradient, with "
-        "ember.autograd.set_detect_anomaly(True)."
+        "ember.autograd.set_detect_anomaly(True, check_nan=False)."
     )
 
 
@@ -219,10 +220,23 @@ class AccumulateGrad(Node):
         return ()
 
 
+class RebasedCounter(_VersionCounter):
+    """The version counter of a storage whose graph an in-place op replaced: views of it
+    taken before then get a fresh grad_fn from their base when next used."""
+
+    __slots__ = ()
+
+
+# Set by ember.ops.inplace: refresh_view[0](view) returns the view's up-to-date grad_fn.
+refresh_view: list = [None]
+
+
 def edge_of(t: Tensor) -> tuple:
     """The (node, output index) that receives the gradient of `t`, or (None, 0)."""
     fn = t._grad_fn
     if fn is not None:
+        if t._base is not None and type(t._vc) is RebasedCounter:
+            fn = refresh_view[0](t)
         return (fn, t._output_nr)
     if not t._requires_grad:
         return (None, 0)
@@ -231,3 +245,8 @@ def edge_of(t: Tensor) -> tuple:
         acc = AccumulateGrad(t)
         t._acc = weakref.ref(acc)
     return (acc, 0)
+
+
+# The memory views of a graph live in their own module; re-exported here for
+# `ember.autograd.graph.saved_bytes(t)` / `summary(t)`.
+from .memory import saved_bytes, summary  # noqa: E402,F401
