@@ -7,7 +7,7 @@ Graphviz's `dot` program, while `.source` works without it.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ._tensor import Tensor
 from .autograd.graph import AccumulateGrad, SavedTensor

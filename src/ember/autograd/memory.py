@@ -50,9 +50,8 @@ def _arrays(node: Node):
         return
     for s in saved:
         if type(s) is SavedTensor:
-            yield s.array
-    for extra in getattr(node, "_saved_arrays", ()):
-        yield extra
+            yield from s.arrays()
+    yield from getattr(node, "_saved_arrays", ())
 
 
 def _root_buffer(arr):

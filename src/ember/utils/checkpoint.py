@@ -7,7 +7,8 @@ the first time, so dropout masks repeat) and backpropagates through that recompu
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -93,8 +94,8 @@ def checkpoint(fn: Callable, *args: Any, use_reentrant: bool | None = None,
     return results[0] if single else tuple(results)
 
 
-def checkpoint_sequential(functions, segments: int, input: Tensor, use_reentrant: bool | None = None,
-                          **kwargs: Any) -> Tensor:
+def checkpoint_sequential(functions, segments: int, input: Tensor,
+                          use_reentrant: bool | None = None, **kwargs: Any) -> Tensor:
     """Split a Sequential (or list of modules) into `segments` checkpointed chunks."""
     functions = list(functions.children()) if hasattr(functions, "children") else list(functions)
     size = int(np.ceil(len(functions) / segments))
