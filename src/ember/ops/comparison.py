@@ -74,13 +74,23 @@ def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
     return bool(np.allclose(a._data, to_tensor(b)._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _eq_method(self, other):
+    # `t == None` is plain Python identity, as in PyTorch (not an element-wise compare).
+    return False if other is None else eq(self, other)
+
+
+def _ne_method(self, other):
+    return True if other is None else ne(self, other)
+
+
 def _reflect(fn):
     return lambda self, other: fn(other, self)
 
 
 TENSOR_METHODS = {
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__eq__": _eq_method, "__ne__": _ne_method, "__lt__": lt, "__le__": le, "__gt__": gt,
+    "__ge__": ge,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "logical_not": logical_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
     "all": all, "any": any, "equal": equal, "isclose": isclose, "allclose": allclose,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._dtypes import to_numpy_dtype
 from .._tensor import Tensor
-from ._define import OUT, Op, binary, unary
+from ..autograd.grad_mode import _tracking
+from ._define import OUT, Op, _operands, binary, record, to_tensor, unary, wrap
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "rsqrt",
     "abs", "sign", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "maximum", "minimum",
-    "clone", "to_dtype", "expm1", "log2", "square", "reciprocal",
+    "clone", "to_dtype", "expm1", "log2", "square", "reciprocal", "where",
 ]
 
 
@@ -65,7 +68,7 @@ class DivBackward0(Op):
 
 
 class PowBackward0(Op):
-    needs = ((0, 1), (0, OUT))
+    needs = ((0, 1), (0, 1, OUT))
     forward = staticmethod(np.power)
 
     def backward(self, g):
@@ -79,8 +82,21 @@ class PowBackward0(Op):
                 ga = g * 0.0 if b == 0 else g * b * a ** (b - 1)
         if need_b:
             # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 and b >= 0, as PyTorch does.
-            gb = where((a == 0) & (b >= 0), 0.0, g * out * log(a))
+            if isinstance(a, Tensor):
+                gb = where((a == 0) & (b >= 0), 0.0, g * out * log(a))
+            elif a == 0:
+                gb = where(b >= 0, 0.0, g * out * float("-inf"))
+            else:
+                gb = g * out * (math.log(a) if a > 0 else float("nan"))
         return ga, gb
+
+
+class PowBackward1(PowBackward0):
+    """Tensor ** tensor."""
+
+
+class PowBackward2(PowBackward0):
+    """Number ** tensor."""
 
 
 class NegBackward0(Op):
@@ -320,7 +336,9 @@ add = binary(AddBackward0)
 sub = binary(SubBackward0)
 mul = binary(MulBackward0)
 div = binary(DivBackward0)
-pow = binary(PowBackward0)
+_pow_scalar_exponent = binary(PowBackward0)
+_pow_tensors = binary(PowBackward1)
+_pow_scalar_base = binary(PowBackward2)
 maximum = binary(MaximumBackward0)
 minimum = binary(MinimumBackward0)
 neg = unary(NegBackward0)
@@ -342,6 +360,15 @@ relu = unary(ReluBackward0)
 clone = unary(CloneBackward0)
 _clamp_op = unary(ClampBackward1)
 _to_op = unary(ToCopyBackward0)
+
+
+def pow(input, exponent) -> Tensor:
+    """`input ** exponent`; either may be a number. Named like PyTorch's node for each."""
+    if not isinstance(exponent, Tensor):
+        return _pow_scalar_exponent(input, exponent)
+    if isinstance(input, Tensor):
+        return _pow_tensors(input, exponent)
+    return _pow_scalar_base(input, exponent)
 
 
 def square(x: Tensor) -> Tensor:
@@ -369,9 +396,6 @@ def to_dtype(x: Tensor, dtype) -> Tensor:
 
 def where(condition, input, other) -> Tensor:
     """Elements of `input` where `condition` holds, else of `other` (both broadcast)."""
-    from ._define import _operands, record, to_tensor, wrap
-    from ..autograd.grad_mode import _tracking
-
     cond = to_tensor(condition)
     if cond._data.dtype != np.bool_:
         raise RuntimeError(
@@ -383,3 +407,10 @@ def where(condition, input, other) -> Tensor:
     if _tracking.get() and any(isinstance(t, Tensor) and t._requires_grad for t in (a, b)):
         return record(WhereBackward0, out, (cond, a, b))
     return wrap(out)
+
+
+def _where_method(self: Tensor, condition, other) -> Tensor:
+    return where(condition, self, other)
+
+
+TENSOR_METHODS = {"where": _where_method}
