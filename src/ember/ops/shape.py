@@ -11,9 +11,9 @@ import numpy as np
 
 from .._dtypes import result_type
 from .._tensor import Tensor, _make, _wrap_dim, tensor_type_name
-from ..autograd.grad_mode import _tracking
+from ..autograd.grad_mode import _mode, _tracking
 from ._define import Op, record, unary
-from ._view import _as_view, view_op
+from ._view import _as_view, is_view_of, view_op
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "t", "expand", "unsqueeze", "squeeze",
@@ -47,7 +47,7 @@ def _dims_arg(dims, ndim: int) -> tuple:
 
 def _finish(cls, out: np.ndarray, x: Tensor, args: tuple, is_view: bool) -> Tensor:
     """Record (when tracking) and wrap the result of a one-input op; mark views."""
-    if x._requires_grad and _tracking.get():
+    if x._requires_grad and _mode.get() == 0:
         t = record(cls, out, (x,), args)
     else:
         t = _make(out, False, None)
@@ -99,11 +99,16 @@ class UnsafeViewBackward0(ViewBackward0):
 
 def reshape(x: Tensor, *shape) -> Tensor:
     """A view with the new shape when the layout allows it, else a copy."""
-    shape = shape_arg(shape)
-    out = _reshape(x._data, shape)
-    if _shares(out, x._data):
-        return _finish(ViewBackward0, out, x, (shape,), True)
-    return _finish(UnsafeViewBackward0, out, x, (shape,), False)
+    if len(shape) == 1 and type(shape[0]) is not int:
+        shape = shape[0]
+    xd = x._data
+    try:
+        out = xd.reshape(shape)
+    except (ValueError, TypeError):
+        out = _reshape(xd, shape_arg((shape,)))  # raises PyTorch's error
+    if is_view_of(out, xd):
+        return _finish(ViewBackward0, out, x, (out.shape,), True)
+    return _finish(UnsafeViewBackward0, out, x, (out.shape,), False)
 
 
 def view(x: Tensor, *shape) -> Tensor:
