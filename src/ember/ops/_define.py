@@ -22,7 +22,7 @@ import numpy as np
 
 from .._dtypes import result_type, scalar_result_dtype
 from .._tensor import _INFERENCE, Tensor, _make
-from ..autograd.grad_mode import _INFERENCE_MODES, _mode, _tracking
+from ..autograd.grad_mode import _INFERENCE_MODES, _mode
 from ..autograd.graph import Node, SavedTensor, edge_of
 
 __all__ = ["Op", "OUT", "unary", "binary", "record", "to_tensor", "wrap", "scalar_types"]

@@ -44,9 +44,12 @@ class MulBackward0(Op):
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _true_divide(a, b):
     out = np.true_divide(a, b)
-    if type(out) is np.ndarray and out.dtype == np.float64:
+    if type(out) is np.ndarray and out.dtype is _F64:
         # int / int gives the default float in PyTorch, not float64.
         ints = (not isinstance(a, np.ndarray) or a.dtype.kind in "biu") and (
             not isinstance(b, np.ndarray) or b.dtype.kind in "biu")
@@ -236,7 +239,7 @@ class SigmoidBackward0(Op):
 
 
 def _relu(x):
-    return np.maximum(x, 0, dtype=x.dtype) if x.dtype.kind != "b" else x.copy()
+    return np.maximum(x, 0) if x.dtype.kind != "b" else x.copy()
 
 
 class ReluBackward0(Op):

@@ -79,7 +79,10 @@ class BmmBackward0(MatmulBackward0):
 
 def matmul(a, b) -> Tensor:
     """Matrix product with NumPy/PyTorch broadcasting rules."""
-    a, b, ad, bd = _operands(a, b)
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
+        ad, bd = a._data, b._data
+    else:
+        a, b, ad, bd = _operands(a, b)
     if type(ad) is not np.ndarray or type(bd) is not np.ndarray:
         raise RuntimeError("both arguments to matmul need to be at least 1D, but one is a scalar")
     try:
@@ -87,7 +90,7 @@ def matmul(a, b) -> Tensor:
     except ValueError:
         _check_matmul(ad, bd)
         raise
-    if _tracking.get() and (a._requires_grad or b._requires_grad):
+    if (a._requires_grad or b._requires_grad) and _tracking.get():
         if ad.ndim == 2 and bd.ndim == 2:
             cls = MmBackward0
         elif ad.ndim == 1 and bd.ndim == 1:

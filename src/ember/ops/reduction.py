@@ -122,10 +122,14 @@ def _int_dim(name: str, dim) -> None:
 
 # ----- sum, mean, sum_to_size ------------------------------------------------------------
 
+_add_reduce = np.add.reduce
+
+
 def _sum(x, dims, keepdim, dtype):
-    if x.dtype.kind in "biu" and dtype is None:
+    # np.add.reduce is np.sum without its Python-level dispatch (same pairwise summation).
+    if dtype is None and x.dtype.kind in "biu":
         dtype = np.int64
-    return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+    return _add_reduce(x, axis=dims, keepdims=keepdim, dtype=dtype)
 
 
 class SumBackward0(Op):
@@ -147,7 +151,20 @@ def _mean(x, dims, keepdim, dtype):
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_type_name(x.dtype)}"
         )
-    return np.mean(x, axis=dims, keepdims=keepdim, dtype=dtype)
+    if dtype is not None or x.dtype.itemsize < 4:  # float16 accumulates in float32
+        return np.mean(x, axis=dims, keepdims=keepdim, dtype=dtype)
+    total = _add_reduce(x, axis=dims, keepdims=keepdim)
+    count = x.size if dims is None else _count(x.shape, dims)
+    if type(total) is not np.ndarray:
+        return np.asarray(total / count if count else np.nan, dtype=x.dtype)
+    return np.true_divide(total, count, out=total) if count else total * np.nan
+
+
+def _count(shape: tuple, dims: tuple) -> int:
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
 
 
 class MeanBackward0(Op):
