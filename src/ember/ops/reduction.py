@@ -10,7 +10,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._tensor import Tensor, _make, _wrap_dim
-from ..autograd.grad_mode import _tracking
+from ..autograd.grad_mode import _mode, _tracking
 from . import elementwise as _ew
 from ._define import OUT, Op, record, to_tensor, unary, wrap
 
@@ -59,6 +59,9 @@ def kept_shape(shape: tuple, dims: tuple | None) -> tuple:
 
 def expand_back(g: Tensor, shape: tuple, dims: tuple | None, keepdim: bool) -> Tensor:
     """Broadcast the gradient of a reduction back over the reduced dims."""
+    if _mode.get() != 0:  # no graph of the backward itself: a read-only NumPy broadcast
+        arr = g._data if keepdim else g._data.reshape(kept_shape(shape, dims))
+        return _make(np.broadcast_to(arr, shape))
     if not keepdim:
         g = g.reshape(kept_shape(shape, dims))
     return g.expand(shape)
