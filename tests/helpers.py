@@ -6,7 +6,7 @@ is `ember` or `torch` and the tensors come from the same random arrays.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
