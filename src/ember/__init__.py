@@ -6,6 +6,8 @@ from ._creation import *  # noqa: F403
 from ._creation import __all__ as _creation_all
 from ._dtypes import (
     bool_ as bool,  # noqa: A001
+)
+from ._dtypes import (
     double,
     dtype,
     float,  # noqa: A004
@@ -25,7 +27,6 @@ from ._dtypes import (
     uint8,
 )
 from ._tensor import Size, Tensor
-from .serialization import load, save
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -36,13 +37,21 @@ from .autograd.grad_mode import (
 )
 from .ops.comparison import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
+from .ops.indexing import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .serialization import load, save
 
 _bind()
 
-from . import autograd  # noqa: E402
+from . import (  # noqa: E402
+    autograd,  # noqa: E402
+    distributed,
+    nn,
+    optim,
+    utils,
+)
 
 __version__ = "0.1.0"
 
