@@ -4,6 +4,7 @@ from . import _dtypes
 from ._bind import bind as _bind
 from ._creation import *  # noqa: F403
 from ._creation import __all__ as _creation_all
+from ._device import device
 from ._dtypes import (
     bool_ as bool,  # noqa: A001
 )
@@ -47,6 +48,7 @@ _bind()
 
 from . import (  # noqa: E402
     autograd,  # noqa: E402
+    cuda,
     distributed,
     nn,
     optim,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from ._device import check_device, device
 from ._tensor import Tensor
 from .ops import elementwise as ew
 from .ops import linalg, reduction, shape
@@ -63,14 +64,11 @@ def _to(self, *args, dtype=None, **kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a._data.dtype
-        elif isinstance(a, str):
-            if a != "cpu":
-                raise RuntimeError(f"ember runs on the CPU only; cannot move a tensor to {a!r}")
+        elif isinstance(a, (str, device)):
+            check_device(a)
         elif a is not None:
             dtype = a
-    device = kwargs.get("device")
-    if device not in (None, "cpu"):
-        raise RuntimeError(f"ember runs on the CPU only; cannot move a tensor to {device!r}")
+    check_device(kwargs.get("device"))
     if dtype is None:
         return self
     return ew.to_dtype(self, dtype)

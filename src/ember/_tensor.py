@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtypes
+from . import _device, _dtypes
 from .autograd.grad_mode import _INFERENCE_MODES, _grad_enabled, _inference_mode, _mode, _tracking
 
 __all__ = ["Tensor", "Size", "tensor_type_name"]
@@ -181,8 +181,8 @@ class Tensor:
         return self._data.itemsize
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device.device:
+        return _device.CPU
 
     @property
     def is_cuda(self) -> bool:

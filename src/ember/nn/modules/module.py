@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._device import check_device
 from ..._dtypes import dtype as _dtype_cls
 from ..._dtypes import to_numpy_dtype
 from ..._tensor import Tensor, _make, tensor_type_name
@@ -67,11 +68,7 @@ def _is_dtype(a) -> bool:
 
 
 def _check_device(device) -> None:
-    if device is None:
-        return
-    name = str(device)
-    if name.split(":")[0] != "cpu":
-        raise RuntimeError(f"ember runs on the CPU only; device {name!r} is not available")
+    check_device(device)
 
 
 class Module:

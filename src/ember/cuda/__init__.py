@@ -1,0 +1,20 @@
+"""ember has no GPU backend yet: these answer the usual device queries truthfully."""
+
+from __future__ import annotations
+
+__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all"]
+
+
+def is_available() -> bool:
+    return False
+
+
+def device_count() -> int:
+    return 0
+
+
+def manual_seed(seed: int) -> None:
+    """Nothing to seed without a GPU (kept so seeding code runs unchanged)."""
+
+
+manual_seed_all = manual_seed
