@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,demo]'
+	$(PY) -m pip install -q -e '.[test,demo,viz,distributed]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -22,6 +22,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ops.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_distributed.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
