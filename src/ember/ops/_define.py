@@ -39,6 +39,15 @@ class Op(Node):
     __slots__ = ()
     needs: tuple = ()
 
+    @property
+    def saved_tensors(self) -> tuple:
+        """(inputs..., result), None where not saved; the layout holds even when nothing
+        was saved (e.g. only a bias needed a gradient)."""
+        saved = self._saved
+        if saved is None and not self._freed:
+            return (None,) * (len(self.next_functions) + 1)
+        return Node.saved_tensors.fget(self)
+
     @staticmethod
     def forward(*arrays):  # pragma: no cover - each op defines it
         raise NotImplementedError

@@ -517,28 +517,51 @@ def _first_valid(k: int, s: int, p: int, d: int, o: int):
     return np.clip(-(start // d), 0, k - 1)
 
 
-def _max_pool(x, p: PoolParams):
-    """(values, argmax kernel offset per output); ties keep the first, NaN wins."""
+def _max_pool(x, p: PoolParams, want_arg: bool = True):
+    """(values, argmax kernel offset per output or None); ties keep the first, NaN wins.
+
+    The max is a running np.maximum over the kernel offsets; the argmax is then the first
+    offset equal to it. Windows whose max is NaN or the padding value take the exact
+    element-by-element scan instead (NaN equals nothing; padding ties with real -inf).
+    """
     x4 = _lift(x)
-    n, c = x4.shape[:2]
     low = -np.inf if x4.dtype.kind == "f" else np.iinfo(x4.dtype).min
     xp = _pad(x4, p.pad, low)
+    offsets = list(_offsets(p))
+    best = None
+    for _, rows, cols in offsets:
+        v = xp[:, :, rows, cols]
+        best = v.copy() if best is None else np.maximum(best, v, out=best)
+    if not want_arg:
+        return _drop(best, x.ndim), None
+    arg = np.zeros(best.shape, dtype=np.uint8 if len(offsets) < 256 else np.int64)
+    for k, rows, cols in reversed(offsets):
+        np.putmask(arg, xp[:, :, rows, cols] == best, k)
+    special = best == low
+    if x4.dtype.kind == "f":
+        special |= np.isnan(best)
+    if special.any():
+        _exact_argmax(xp, arg, p, special)
+    return _drop(best, x.ndim), arg
+
+
+def _exact_argmax(xp, arg, p: PoolParams, where) -> None:
+    """PyTorch's scan for the windows in `where`: start at the first in-bounds element, then
+    move on to any later element that is greater or NaN."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = p.kernel, p.stride, p.dilation, p.out_hw
-    pt, _, pl, _ = p.pad
-    fi = _first_valid(kh, sh, pt, dh, oh)
-    fj = _first_valid(kw, sw, pl, dw, ow)
-    arg = np.empty((n, c, oh, ow), dtype=np.int64)
-    arg[...] = fi[:, None] * kw + fj[None, :]
-    best = np.full((n, c, oh, ow), low, dtype=x4.dtype)
-    floating = x4.dtype.kind == "f"
+    first = (_first_valid(kh, sh, p.pad[0], dh, oh)[:, None] * kw
+             + _first_valid(kw, sw, p.pad[2], dw, ow)[None, :])
+    pick = np.broadcast_to(first, arg.shape).astype(arg.dtype)
+    best = np.full(arg.shape, -np.inf if xp.dtype.kind == "f" else np.iinfo(xp.dtype).min,
+                   dtype=xp.dtype)
     for k, rows, cols in _offsets(p):
         v = xp[:, :, rows, cols]
         win = v > best
-        if floating:
+        if xp.dtype.kind == "f":
             win |= np.isnan(v)
         np.copyto(best, v, where=win)
-        np.copyto(arg, k, where=win)
-    return _drop(best, x.ndim), arg
+        np.copyto(pick, k, where=win)
+    np.copyto(arg, pick, where=where)
 
 
 def _pool_gather(x, arg, p: PoolParams):
@@ -558,9 +581,14 @@ def _pool_scatter(g, arg, p: PoolParams, in_shape):
     h, w = in_shape[-2:] if len(in_shape) == 4 else (1, in_shape[-1])
     pt, pb, pl, pr = p.pad
     buf = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g4.dtype)
+    # Windows that do not overlap give each cell at most one value: write, do not add.
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(p.kernel, p.stride, p.dilation))
     for k, rows, cols in _offsets(p):
         cell = buf[:, :, rows, cols]
-        np.add(cell, g4, out=cell, where=arg == k)
+        if disjoint:
+            np.multiply(g4, arg == k, out=cell)
+        else:
+            cell += g4 * (arg == k)
     return _drop(buf[:, :, pt:pt + h, pl:pl + w], g.ndim)
 
 
@@ -594,6 +622,7 @@ def _pool_op(cls, x: Tensor, *args, values=None) -> Tensor:
 def _plane_indices(arg, p: PoolParams, in_w: int):
     """Flat indices into each unpadded input plane, as return_indices gives them."""
     kw, (sh, sw), (dh, dw), (oh, ow) = p.kernel[1], p.stride, p.dilation, p.out_hw
+    arg = arg.astype(np.int64)
     rows = (np.arange(oh) * sh - p.pad[0])[:, None] + (arg // kw) * dh
     cols = (np.arange(ow) * sw - p.pad[2])[None, :] + (arg % kw) * dw
     return rows * in_w + cols
@@ -616,7 +645,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 def _max_pool_nd(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name):
     p = _pool_params(x, kernel_size, stride, padding, dilation, ceil_mode, n, name)
     x, unbatched = _batched(x, n)
-    values, arg = _max_pool(x._data, p)
+    values, arg = _max_pool(x._data, p, return_indices or _tracked(x))
     out = _pool_op(MaxPool2DWithIndicesBackward0, x, arg, p, values=values)
     if unbatched:
         out = out.squeeze(0)

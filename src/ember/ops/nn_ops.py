@@ -2,13 +2,15 @@
 
 Each normalization is one node (`Native*NormBackward0`) over inputs (x, weight, bias). They
 share one backward: with x reshaped to the "statistics shape" (stats taken over `axes`),
-dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). The mean and invstd kept
-from forward are constants; when the backward itself is recorded (create_graph) they are
-recomputed from x with ember ops, so double backward sees their dependence on x.
+dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). The formula is written once
+and runs on NumPy arrays (reductions by einsum: one pass, no temporaries) for a plain
+backward, or on ember tensors when the backward itself is recorded (create_graph); then the
+mean and invstd are recomputed from x, so double backward sees their dependence on x.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from .._backend import np
@@ -17,6 +19,8 @@ from ..autograd.grad_mode import _tracking
 from ._define import Op, record, wrap
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "embedding"]
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 class NormGeometry(NamedTuple):
@@ -31,25 +35,34 @@ class NormGeometry(NamedTuple):
     batch_stats: bool  # False when mean/invstd are fixed running stats (eval batch norm)
 
 
+def _esum(axes: tuple, keepdims: bool, a, b=None):
+    """sum(a * b) over `axes` in one einsum pass (b=None: sum(a))."""
+    sub = _LETTERS[:a.ndim]
+    kept = "".join(c for i, c in enumerate(sub) if i not in axes)
+    out = np.einsum(f"{sub}->{kept}", a) if b is None else np.einsum(
+        f"{sub},{sub}->{kept}", a, b)
+    if keepdims:
+        out = out.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+    return out
+
+
+def _count(shape: tuple, axes: tuple) -> int:
+    return math.prod(shape[i] for i in axes)
+
+
 def _moments(xs, axes: tuple, eps: float):
-    mean = xs.mean(axis=axes, keepdims=True)
-    var = xs.var(axis=axes, keepdims=True)
-    return mean, var, 1.0 / np.sqrt(var + eps)
+    """(mean, biased variance, 1/sqrt(var + eps), xs - mean), kept dims over `axes`."""
+    n = max(_count(xs.shape, axes), 1)
+    mean = _esum(axes, True, xs) / n
+    centered = xs - mean
+    var = _esum(axes, True, centered, centered) / n
+    return mean, var, 1.0 / np.sqrt(var + eps), centered
 
 
-def _affine(x, geo: NormGeometry, mean, invstd, w, b):
-    """(x - mean) * invstd * w + b, in place on one temporary."""
-    if geo.axes == geo.param_axes:  # per-channel stats and parameters: fold into x*a + c
-        scale = invstd if w is None else invstd * w.reshape(geo.param_shape)
-        shift = -mean * scale
-        if b is not None:
-            shift += b.reshape(geo.param_shape)
-        out = np.multiply(x, scale.astype(x.dtype, copy=False))
-        out += shift.astype(x.dtype, copy=False)
-        return out
-    out = np.subtract(x.reshape(geo.stat_shape), mean)
-    out *= invstd
-    out = out.reshape(x.shape)
+def _affine(centered, shape: tuple, geo: NormGeometry, invstd, w, b):
+    """centered * invstd * w + b, in place on `centered`."""
+    centered *= invstd
+    out = centered.reshape(shape)
     if w is not None:
         out *= w.reshape(geo.param_shape)
     if b is not None:
@@ -57,44 +70,59 @@ def _affine(x, geo: NormGeometry, mean, invstd, w, b):
     return out
 
 
+def _norm_grads(g, xhat, inv, w, geo: NormGeometry, shape: tuple, need: tuple, smean, psum):
+    """(dx, dweight, dbias) from xhat and invstd (stat shaped); on arrays or on tensors.
+
+    smean(a[, b]) is mean(a * b) over the stat axes (kept); psum(a[, b]) is sum(a * b) over
+    the parameter axes."""
+    need_x, need_w, need_b = need
+    gx = gw = gb = None
+    if need_b:
+        gb = psum(g)
+    if need_w:
+        gw = psum(g, xhat.reshape(shape))
+    if need_x:
+        gs = (g if w is None else g * w.reshape(geo.param_shape)).reshape(geo.stat_shape)
+        if geo.batch_stats:
+            gs = gs - smean(gs) - xhat * smean(gs, xhat)
+        gx = (gs * inv).reshape(shape)
+    return gx, gw, gb
+
+
 class _NormBackward(Op):
     needs = ((0, 1), (0,), ())
 
-    @staticmethod
-    def forward(x, w, b, geo, mean, invstd):
-        return _affine(x, geo, mean, invstd, w, b)
-
     def backward(self, g):
         geo, mean, invstd = self.args
-        need_x, need_w, need_b = self.needs_input_grad
-        gx = gw = gb = None
-        if need_b:
-            gb = g.sum(geo.param_axes) if geo.param_axes else g
-        if not (need_x or need_w):
-            return gx, gw, gb
-        x, w, _, _ = self.saved_tensors
+        need = self.needs_input_grad
+        x, w, _, _ = self.saved_tensors if need[0] or need[1] else (None,) * 4
         shape = self._shapes[0][0]
-        xs = x.reshape(geo.stat_shape)
-        if geo.batch_stats and x._requires_grad and _tracking.get():
-            m = xs.mean(geo.axes, keepdim=True)
-            centered = xs - m
-            inv = ((centered * centered).mean(geo.axes, keepdim=True) + geo.eps).rsqrt()
-            xhat = centered * inv
-        else:
-            inv = wrap(invstd)
-            xhat = (xs - wrap(mean)) * inv
-        if need_x:
-            gxhat = g if w is None else g * w.reshape(geo.param_shape)
-            if geo.batch_stats:
-                gs = gxhat.reshape(geo.stat_shape)
-                proj = (gs * xhat).mean(geo.axes, keepdim=True)
-                gx = ((gs - gs.mean(geo.axes, keepdim=True) - xhat * proj) * inv).reshape(shape)
+        axes, paxes = geo.axes, geo.param_axes
+        n = max(_count(geo.stat_shape, axes), 1)
+        if not _tracking.get():
+            xs = None if x is None else x._data.reshape(geo.stat_shape)
+            xhat = None if xs is None else (xs - mean) * invstd
+            grads = _norm_grads(
+                g._data, xhat, invstd, None if w is None else w._data, geo, shape, need,
+                lambda a, b=None: _esum(axes, True, a, b) / n,
+                lambda a, b=None: _esum(paxes, False, a, b) if paxes else a if b is None
+                else a * b)
+            return tuple(None if a is None else wrap(a) for a in grads)
+        xhat = inv = None
+        if x is not None:
+            xs = x.reshape(geo.stat_shape)
+            if geo.batch_stats and x._requires_grad:
+                centered = xs - xs.mean(axes, keepdim=True)
+                inv = ((centered * centered).mean(axes, keepdim=True) + geo.eps).rsqrt()
+                xhat = centered * inv
             else:
-                gx = (gxhat.reshape(geo.stat_shape) * inv).reshape(shape)
-        if need_w:
-            prod = g * xhat.reshape(shape)
-            gw = prod.sum(geo.param_axes) if geo.param_axes else prod
-        return gx, gw, gb
+                inv = wrap(invstd)
+                xhat = (xs - wrap(mean)) * inv
+        return _norm_grads(
+            g, xhat, inv, w, geo, shape, need,
+            lambda a, b=None: (a if b is None else a * b).mean(axes, keepdim=True),
+            lambda a, b=None: (a if b is None else a * b).sum(paxes) if paxes
+            else a if b is None else a * b)
 
 
 class NativeBatchNormBackward0(_NormBackward):
@@ -109,10 +137,10 @@ class NativeGroupNormBackward0(_NormBackward):
     pass
 
 
-def _normalize(cls, x: Tensor, w, b, geo: NormGeometry, mean, invstd) -> Tensor:
+def _normalize(cls, x: Tensor, w, b, geo: NormGeometry, mean, invstd, centered) -> Tensor:
     wd = None if w is None else w._data
     bd = None if b is None else b._data
-    out = _affine(x._data, geo, mean, invstd, wd, bd)
+    out = _affine(centered, x._data.shape, geo, invstd, wd, bd)
     if _tracking.get() and (x._requires_grad or (w is not None and w._requires_grad)
                             or (b is not None and b._requires_grad)):
         return record(cls, out, (x, w, b), (geo, mean, invstd))
@@ -154,7 +182,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count == 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {Size(x.shape)!r}")
-        mean, var, invstd = _moments(x, axes, eps)
+        mean, var, invstd, centered = _moments(x, axes, eps)
         if running_mean is not None:
             _update(running_mean, mean, momentum)
         if running_var is not None:
@@ -162,11 +190,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean = running_mean._data.reshape(pshape).astype(x.dtype, copy=False)
-        var = running_var._data.reshape(pshape).astype(x.dtype, copy=False)
+        # Copies: the buffers may change in place before this node's backward runs.
+        mean = running_mean._data.reshape(pshape).astype(x.dtype)
+        var = running_var._data.reshape(pshape).astype(x.dtype)
         invstd = 1.0 / np.sqrt(var + eps)
+        centered = x - mean
     geo = NormGeometry(x.shape, axes, pshape, axes, eps, training)
-    return _normalize(NativeBatchNormBackward0, input, weight, bias, geo, mean, invstd)
+    return _normalize(NativeBatchNormBackward0, input, weight, bias, geo, mean, invstd,
+                      centered)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -185,9 +216,10 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t._data.shape)} and normalized_shape = {list(norm)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean, _, invstd = _moments(x, axes, eps)
+    mean, _, invstd, centered = _moments(x, axes, eps)
     geo = NormGeometry(x.shape, axes, norm, tuple(range(x.ndim - k)), eps, True)
-    return _normalize(NativeLayerNormBackward0, input, weight, bias, geo, mean, invstd)
+    return _normalize(NativeLayerNormBackward0, input, weight, bias, geo, mean, invstd,
+                      centered)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
@@ -209,10 +241,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                 f"input, but got {name} of shape {list(t._data.shape)} and input of shape "
                 f"{list(x.shape)}")
     stat_shape = (n, num_groups, x.size // (n * num_groups) if n * num_groups else 0)
-    mean, _, invstd = _moments(x.reshape(stat_shape), (2,), eps)
+    mean, _, invstd, centered = _moments(x.reshape(stat_shape), (2,), eps)
     pshape = (1, c) + (1,) * (x.ndim - 2)
     geo = NormGeometry(stat_shape, (2,), pshape, (0,) + tuple(range(2, x.ndim)), eps, True)
-    return _normalize(NativeGroupNormBackward0, input, weight, bias, geo, mean, invstd)
+    return _normalize(NativeGroupNormBackward0, input, weight, bias, geo, mean, invstd,
+                      centered)
 
 
 # ----- embedding -----------------------------------------------------------------------------
