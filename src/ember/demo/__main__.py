@@ -1,5 +1,5 @@
-"""Run the demo: `python -m ember.demo [--epochs N] [--seed S] [--quiet]`."""
+"""Run the demo: `python -m ember.demo [--epochs N] [--seed S] [--quiet] [--out DIR]`."""
 
-from . import main
+from .main import main
 
 main()
