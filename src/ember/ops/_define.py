@@ -232,15 +232,28 @@ def binary(cls: type[Op]):
     mode = _mode.get
 
     def op(a, b):
-        # Fast path: two plain tensors of one dtype, or a float tensor and a Python float.
-        tb = type(b)
-        if type(a) is Tensor and (
-            (tb is Tensor and a._data.dtype is b._data.dtype)
-            or (tb is float and a._data.dtype.kind == "f")
-        ):
-            out = fwd(a._data, b._data if tb is Tensor else b)
+        # Fast path: two plain tensors of one dtype, or a plain tensor and a Python scalar
+        # that NumPy already promotes as PyTorch does (an int, or a float with a float
+        # tensor). Everything else goes through _operands.
+        ta, tb = type(a), type(b)
+        fast = False
+        if ta is Tensor:
+            ad = a._data
+            if tb is Tensor:
+                bd = b._data
+                fast = ad.dtype is bd.dtype
+            elif tb is int or (tb is float and ad.dtype.kind == "f"):
+                bd = b
+                fast = True
+        elif tb is Tensor and (ta is int or (ta is float and b._data.dtype.kind == "f")):
+            ad, bd = a, b._data
+            fast = True
+        if fast:
+            out = fwd(ad, bd)
             code = mode()
-            if code == 0 and (a._requires_grad or (tb is Tensor and b._requires_grad)):
+            if code == 0 and (
+                (ta is Tensor and a._requires_grad) or (tb is Tensor and b._requires_grad)
+            ):
                 return record(cls, out, (a, b))
             if type(out) is not _ndarray:
                 out = np.asarray(out)
