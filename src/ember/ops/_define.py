@@ -212,7 +212,9 @@ def _operands(a, b):
     ta, tb = type(ad), type(bd)
     if ta is _ndarray:
         if tb is _ndarray:
-            if ad.dtype != bd.dtype:
+            # A bool operand with a non-bool one: NumPy already promotes as PyTorch does
+            # (the other dtype wins), inside the ufunc loop, without a converted copy.
+            if ad.dtype != bd.dtype and ad.dtype.kind != "b" and bd.dtype.kind != "b":
                 dt = result_type(ad, bd)
                 ad = ad.astype(dt, copy=False)
                 bd = bd.astype(dt, copy=False)
