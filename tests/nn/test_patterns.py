@@ -247,9 +247,50 @@ def test_small_classifier_training_reduces_the_loss():
 
 
 def test_freeze_bn_by_eval_is_undone_by_model_train():
-    if not hasattr(nn, "BatchNorm1d"):
-        pytest.skip("BatchNorm1d is not available")
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
     model[1].eval()
     model.train()
     assert model[1].training
+
+
+def _bn_model() -> nn.Sequential:
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
+
+
+def _freeze_bn(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm1d):
+            module.eval()
+            module.requires_grad_(False)
+
+
+def test_freeze_bn_keeps_bn_params_and_running_stats_untouched_while_training():
+    model = _bn_model()
+    _freeze_bn(model)
+    bn = model[1]
+    before = [t.detach().numpy().copy() for t in (bn.weight, bn.bias, bn.running_mean,
+                                                    bn.running_var)]
+    opt = ember.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
+    x, y = data(32)
+    for _ in range(5):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    after = [t.detach().numpy() for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    assert bn.weight.grad is None and bn.bias.grad is None
+    assert int(bn.num_batches_tracked) == 0
+    assert model[0].weight.grad is not None
+
+
+def test_freezing_bn_params_alone_does_not_stop_running_stat_updates():
+    model = _bn_model()
+    model[1].requires_grad_(False)  # frozen parameters, but still in train mode
+    x, _ = data(32)
+    before = model[1].running_mean.detach().numpy().copy()
+    with ember.no_grad():
+        model(x)
+    assert not np.array_equal(model[1].running_mean.numpy(), before)
+    assert int(model[1].num_batches_tracked) == 1
