@@ -53,3 +53,15 @@ def test_picture_renders_to_svg_and_png(tmp_path):
     png = dot.render(str(tmp_path / "graph"), format="png", cleanup=True)
     assert open(svg).read().lstrip().startswith(("<?xml", "<svg"))
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_frozen_parameters_that_recorded_no_node_are_drawn_as_a_frozen_cluster():
+    ember.manual_seed(0)
+    frozen = {"features.0.weight": ember.randn(4, 3), "features.0.bias": ember.randn(4)}
+    head = ember.randn(2, 4, requires_grad=True)
+    x = ember.randn(5, 3)
+    feats = (x @ frozen["features.0.weight"].t() + frozen["features.0.bias"]).relu()
+    loss = (feats @ head.t()).sum()
+    src = draw(loss, params={**frozen, "head.weight": head}).source
+    assert "cluster_frozen" in src and "no graph recorded" in src
+    assert "features.0" in src and "weight (4, 3)" in src and FROZEN in src

@@ -74,6 +74,7 @@ def draw(output: Tensor | tuple, params: Mapping[str, Tensor] | None = None,
             dot.edge(f"leaf{id(out)}", oid)
             dot.node(f"leaf{id(out)}", f"{names.get(id(out), 'leaf')}\n{_shape(out.shape)}",
                      fillcolor=TRAINABLE)
+    shown: set = set()  # ids of the parameters that appear in the picture
     while stack:
         fn = stack.pop()
         if fn in seen:
@@ -81,6 +82,7 @@ def draw(output: Tensor | tuple, params: Mapping[str, Tensor] | None = None,
         seen.add(fn)
         if type(fn) is AccumulateGrad:
             var = fn.variable
+            shown.add(id(var))
             label = f"{names.get(id(var), 'leaf')}\n{_shape(var.shape)}"
             dot.node(node_id(fn), label, fillcolor=TRAINABLE)
             continue
@@ -95,6 +97,7 @@ def draw(output: Tensor | tuple, params: Mapping[str, Tensor] | None = None,
                 stack.append(nxt)
         for _pos, tid, shape, detached in getattr(fn, "_consts", ()):
             if tid in names:
+                shown.add(tid)
                 cid = f"p{tid}"
                 if cid not in drawn_frozen:
                     drawn_frozen.add(cid)
@@ -109,4 +112,24 @@ def draw(output: Tensor | tuple, params: Mapping[str, Tensor] | None = None,
                 cid = f"c{id(fn)}_{tid}"
                 dot.node(cid, f"constant\n{_shape(shape)}", shape="oval", fillcolor="#f7f7f7")
                 dot.edge(cid, node_id(fn), style="dotted")
+    _draw_unrecorded_frozen(dot, params or {}, shown)
     return dot
+
+
+def _draw_unrecorded_frozen(dot, params: Mapping[str, Tensor], shown: set) -> None:
+    """Frozen parameters that no recorded op touched (a frozen extractor in front of the
+    first trainable layer records nothing): one grey box per module, in a cluster."""
+    groups: dict[str, list[str]] = {}
+    for name, p in params.items():
+        if id(p) in shown or p.requires_grad or p.grad_fn is not None:
+            continue
+        module, _, leaf = name.rpartition(".")
+        groups.setdefault(module or name, []).append(f"{leaf or name} {_shape(p.shape)}")
+    if not groups:
+        return
+    with dot.subgraph(name="cluster_frozen") as sub:
+        sub.attr(label="frozen: no graph recorded", style="dashed", color="#969696",
+                 fontname="Helvetica", fontsize="11")
+        for module, entries in groups.items():
+            sub.node(f"frozen_{module}", module + "\n" + "\n".join(entries),
+                     fillcolor=FROZEN, style="filled,rounded,dashed")
