@@ -288,3 +288,20 @@ def test_repr_matches_torch_on_many_arrays():
     for arr in _random_arrays():
         expected = repr(torch.tensor(arr)).replace("torch.", "ember.")
         assert repr(ember.tensor(arr)) == expected, arr.shape
+
+
+def test_deepcopy_of_a_leaf_copies_data_flag_and_grad():
+    import copy
+
+    t = ember.randn(3, requires_grad=True)
+    (t * 2).sum().backward()
+    c = copy.deepcopy(t)
+    assert c.requires_grad and c.is_leaf and c.data_ptr() != t.data_ptr()
+    assert c.grad.tolist() == [2.0, 2.0, 2.0] and c.grad is not t.grad
+
+
+def test_deepcopy_of_a_non_leaf_raises_like_torch():
+    import copy
+
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(ember.randn(2, requires_grad=True) * 2)

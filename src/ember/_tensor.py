@@ -416,6 +416,25 @@ class Tensor:
         if vc is not _INFERENCE:
             vc.value += 1
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self).__new__(type(self))
+        new._data = self._data.copy()
+        if self._requires_grad:
+            new._requires_grad = True
+        if self._vc is _INFERENCE:
+            new._vc = _INFERENCE
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
     def detach(self) -> Tensor:
         """A new tensor on the same memory and version counter, cut from the graph."""
         t = _make(self._data, False, None)
