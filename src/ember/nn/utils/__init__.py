@@ -1,6 +1,6 @@
 """Utilities for training: gradient clipping and flattening parameters to a vector."""
 
-from . import clip_grad, convert_parameters
+from . import clip_grad, convert_parameters, rnn
 from .clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -10,6 +10,6 @@ from .clip_grad import (
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
-    "clip_grad", "convert_parameters", "clip_grad_norm_", "clip_grad_value_",
+    "clip_grad", "convert_parameters", "rnn", "clip_grad_norm_", "clip_grad_value_",
     "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector", "vector_to_parameters",
 ]
