@@ -42,6 +42,7 @@ from .ops.indexing import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
 from .serialization import load, save
 
 _bind()
@@ -50,6 +51,7 @@ from . import (  # noqa: E402
     autograd,  # noqa: E402
     cuda,
     distributed,
+    linalg,
     nn,
     optim,
     utils,

@@ -15,7 +15,7 @@ from .ops import linalg, reduction, shape
 
 _FAMILIES = (
     "elementwise", "reduction", "shape", "linalg", "indexing", "comparison", "inplace",
-    "conv",
+    "conv", "sorting",
 )
 
 

@@ -134,6 +134,31 @@ def test_conv_layer_argument_errors_match_torch():
         nn.Conv2d(3, 4, 3, padding_mode="x")
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv2d_padding_mode_matches_torch(mode):
+    _compare(nn.Conv2d(3, 4, 3, stride=2, padding=(1, 2), padding_mode=mode),
+             _torch().nn.Conv2d(3, 4, 3, stride=2, padding=(1, 2), padding_mode=mode),
+             (2, 3, 6, 7))
+
+
+def test_conv2d_same_padding_with_reflect_mode_matches_torch():
+    _compare(nn.Conv2d(2, 3, (4, 3), padding="same", padding_mode="reflect"),
+             _torch().nn.Conv2d(2, 3, (4, 3), padding="same", padding_mode="reflect"),
+             (1, 2, 5, 6))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv1d_padding_mode_matches_torch(mode):
+    _compare(nn.Conv1d(3, 2, 3, padding=2, dilation=2, padding_mode=mode),
+             _torch().nn.Conv1d(3, 2, 3, padding=2, dilation=2, padding_mode=mode), (2, 3, 8))
+
+
+def test_conv2d_padding_mode_repr_matches_torch():
+    assert repr(nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")) == (
+        "Conv2d(1, 1, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), "
+        "padding_mode=circular)")
+
+
 # ----- pooling ------------------------------------------------------------------------------
 
 def test_max_pool2d_module_matches_torch():

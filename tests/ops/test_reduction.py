@@ -435,3 +435,120 @@ def test_reductions_record_nothing_under_no_grad():
         outs = [x.prod(), x.max(), x.max(1).values, x.var(), x.norm(), x.softmax(1),
                 x.logsumexp(1), x.cumsum(0), x.amax(0)]
     assert all(o.grad_fn is None and not o.requires_grad for o in outs)
+
+
+# ----- cumprod, cummax/cummin, logcumsumexp ------------------------------------------------
+
+def test_cumprod_grad():
+    check_op(lambda lib, a: lib.cumprod(a, 1), (3, 4))
+
+
+def test_cumprod_grad_with_zeros_is_exact_to_second_order():
+    data = np.array([[1.0, 0, 2, 3, 0, 2], [0, 2, 3, 1, 1, 1], [2, 3, 1, 2, 1, 0.5]])
+    check_op(lambda lib, a: lib.cumprod(a, 1), data)
+
+
+def test_cumprod_of_ints_is_int64():
+    out = ember.tensor([1, 2, 3], dtype=ember.int32).cumprod(0)
+    assert out.dtype == ember.int64 and out.tolist() == [1, 2, 6]
+
+
+def test_cummax_grad():
+    check_op(lambda lib, a: lib.cummax(a, 1).values, (3, 5))
+
+
+def test_cummin_method_grad():
+    check_op(lambda lib, a: a.cummin(0).values, (3, 5))
+
+
+def test_cummax_indices_move_forward_on_ties_and_nan_like_torch():
+    out = ember.cummax(_t([1.0, 1, 0, 1, 2, 2]), 0)
+    assert out.values.tolist() == [1, 1, 1, 1, 2, 2]
+    assert out.indices.tolist() == [0, 1, 1, 3, 4, 5]
+    assert ember.cummax(_t([1.0, float("nan"), 0, float("nan"), 2]), 0).indices.tolist() == [
+        0, 1, 1, 3, 3]
+    assert type(out).__name__ == "cummax"
+
+
+def test_cummin_tie_grad_goes_to_the_latest_index_like_torch():
+    compare_with_torch(lambda lib, a: lib.cummin(a, 0).values, [np.array([1.0, 1, 2, 1, 0, 0])])
+
+
+def test_logcumsumexp_grad():
+    check_op(lambda lib, a: lib.logcumsumexp(a, 1), (3, 5))
+
+
+def test_logcumsumexp_does_not_overflow():
+    out = ember.logcumsumexp(_t([1000.0, 1000.0]), 0)
+    np.testing.assert_allclose(out.numpy(), [1000.0, 1000.0 + np.log(2)])
+
+
+def test_logcumsumexp_of_ints_raises_like_torch():
+    with pytest.raises(NotImplementedError, match="\"logcumsumexp_out_cpu\" not implemented for "
+                       "'Long'"):
+        ember.logcumsumexp(ember.tensor([1, 2]), 0)
+
+
+# ----- var_mean, std_mean, aminmax, nansum, nanmean --------------------------------------
+
+def test_var_mean_grad():
+    check_op(lambda lib, a: lib.var_mean(a, 1), (3, 5))
+
+
+def test_std_mean_grad():
+    check_op(lambda lib, a: lib.std_mean(a, (0, 1), correction=0, keepdim=True), (3, 5))
+
+
+def test_var_mean_outputs_share_one_node():
+    v, m = ember.var_mean(_t([[1.0, 2.0, 4.0]], requires_grad=True), 1, unbiased=False)
+    assert v.grad_fn is m.grad_fn and grad_fn_name(v) == "VarMeanBackward0"
+    np.testing.assert_allclose(v.detach().numpy(), [14 / 9])
+    assert m.tolist() == [7 / 3]
+
+
+def test_std_mean_grad_of_mean_alone():
+    x = _t([1.0, 2.0, 6.0], requires_grad=True)
+    ember.std_mean(x)[1].backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1 / 3] * 3)
+
+
+def test_aminmax_grad():
+    check_op(lambda lib, a: tuple(lib.aminmax(a, dim=1)), (3, 5))
+
+
+def test_aminmax_global_ties_share_grad_like_torch():
+    compare_with_torch(lambda lib, a: tuple(lib.aminmax(a)), [np.array([[1.0, 3.0, 3.0, 1.0]])])
+
+
+def test_aminmax_named_tuple_and_keepdim():
+    out = ember.aminmax(_t([[1.0, 3.0], [0.0, 2.0]]), dim=0, keepdim=True)
+    assert type(out).__name__ == "aminmax"
+    assert out.min.tolist() == [[0.0, 2.0]] and out.max.tolist() == [[1.0, 3.0]]
+
+
+def test_aminmax_of_empty_raises_like_torch():
+    with pytest.raises(RuntimeError, match="aminmax\\(\\): cannot compute aminmax over an empty "
+                       "dimension as the operation has no identity."):
+        ember.aminmax(ember.zeros(0))
+    with pytest.raises(IndexError, match="aminmax: Expected reduction dim 1 to have non-zero"):
+        ember.aminmax(ember.zeros(2, 0), dim=1)
+
+
+def test_nansum_grad():
+    check_op(lambda lib, a: lib.nansum(a, 1), (3, 5))
+
+
+def test_nanmean_grad():
+    check_op(lambda lib, a: lib.nanmean(a, 1, keepdim=True), (3, 5))
+
+
+def test_nansum_and_nanmean_skip_nan_like_torch():
+    data = np.array([[1.0, float("nan"), 3.0], [float("nan")] * 3])
+    compare_with_torch(lambda lib, a: lib.nansum(a, 1), [data])
+    compare_with_torch(lambda lib, a: lib.nanmean(a, 1), [data])
+
+
+def test_nanmean_of_ints_raises_like_torch():
+    with pytest.raises(RuntimeError, match="nanmean\\(\\): expected input to have floating point "
+                       "or complex dtype but got Long"):
+        ember.nanmean(ember.tensor([1, 2]))

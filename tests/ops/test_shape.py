@@ -445,3 +445,179 @@ def test_expand_to_incompatible_size():
     with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(4\) must match the "
                        r"existing size \(3\) at non-singleton dimension 1"):
         ember.ones(2, 3).expand(2, 4)
+
+
+# ----- tensor_split, repeat_interleave, rot90, diff ---------------------------------------
+
+def test_tensor_split_sections_grad():
+    check_op(lambda lib, a: lib.tensor_split(a, 3, 1), (2, 7))
+
+
+def test_tensor_split_indices_grad():
+    check_op(lambda lib, a: a.tensor_split([1, 4], dim=1), (2, 7))
+
+
+def test_tensor_split_sections_put_the_extra_elements_first():
+    parts = ember.tensor_split(ember.arange(10.0), 3)
+    assert [p.tolist() for p in parts] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+
+
+def test_tensor_split_indices_follow_slice_rules():
+    parts = ember.tensor_split(ember.arange(10.0), [2, 8, 5, 12])
+    assert [len(p) for p in parts] == [2, 6, 0, 5, 0]
+    assert [p.tolist() for p in ember.tensor_split(ember.arange(4.0), [-1])] == [[0, 1, 2], [3]]
+
+
+def test_tensor_split_pieces_are_slice_views():
+    x = leaf(2, 6)
+    parts = ember.tensor_split(x, ember.tensor(2), 1)
+    assert [grad_fn_name(p) for p in parts] == ["SliceBackward0", "SliceBackward0"]
+    assert parts[1]._base is x
+
+
+def test_tensor_split_errors_match_torch():
+    with pytest.raises(RuntimeError, match="number of sections must be larger than 0, got 0"):
+        ember.tensor_split(ember.zeros(4), 0)
+    with pytest.raises(RuntimeError, match="tensor_split expected at least a 1-dimensional "
+                       "tensor, but got a tensor with 0 dims"):
+        ember.tensor_split(ember.tensor(1.0), 2)
+    with pytest.raises(RuntimeError, match="to have dtype of long, but got Float"):
+        ember.tensor_split(ember.zeros(4), ember.tensor([1.0]))
+
+
+def test_repeat_interleave_int_grad():
+    check_op(lambda lib, a: lib.repeat_interleave(a, 2, 1), (2, 3))
+
+
+def test_repeat_interleave_flattens_without_dim_grad():
+    check_op(lambda lib, a: a.repeat_interleave(3), (2, 3))
+
+
+def test_repeat_interleave_tensor_repeats_grad():
+    check_op(lambda lib, a: lib.repeat_interleave(a, lib.tensor([1, 0, 2]), dim=1), (2, 3))
+
+
+def test_repeat_interleave_grad_fn_names_match_torch():
+    x = leaf(2, 3)
+    assert grad_fn_name(ember.repeat_interleave(x, 2, 0)) == "ViewBackward0"
+    assert grad_fn_name(x.repeat_interleave(ember.tensor([1, 2]), dim=0)) == (
+        "IndexSelectBackward0")
+
+
+def test_repeat_interleave_of_counts_alone():
+    assert ember.repeat_interleave(ember.tensor([2, 0, 1])).tolist() == [0, 0, 2]
+
+
+def test_repeat_interleave_errors_match_torch():
+    with pytest.raises(RuntimeError, match=r"repeats must have the same size as input along dim, "
+                       r"but got repeats.size\(0\) = 2 and input.size\(0\) = 3"):
+        ember.repeat_interleave(ember.zeros(3), ember.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="repeats can not be negative"):
+        ember.repeat_interleave(ember.zeros(3), ember.tensor([1, -2, 1]))
+    with pytest.raises(RuntimeError, match="Repeats must be non-negative"):
+        ember.repeat_interleave(ember.zeros(3), -1)
+
+
+@pytest.mark.parametrize("k, dims", [(1, (1, 2)), (2, (0, 2)), (-1, (2, 0)), (7, (0, 1))])
+def test_rot90_grad(k, dims):
+    check_op(lambda lib, a: lib.rot90(a, k, dims), (2, 3, 4))
+
+
+def test_rot90_records_rot90_backward():
+    assert grad_fn_name(leaf(2, 3).rot90()) == "Rot90Backward0"
+
+
+def test_rot90_errors_match_torch():
+    with pytest.raises(RuntimeError, match="expected total dims >= 2, but got total dims = 1"):
+        ember.rot90(ember.zeros(3))
+    with pytest.raises(RuntimeError, match="expected total rotation dims == 2, but got dims = 1"):
+        ember.rot90(ember.zeros(2, 3), 1, [0])
+    with pytest.raises(RuntimeError, match="expected rotation dims to be different, but got "
+                       "dim0 = 0 and dim1 = 0"):
+        ember.rot90(ember.zeros(2, 3), 1, [0, 0])
+
+
+def test_diff_with_prepend_and_append_grad():
+    check_op(lambda lib, a, b, c: lib.diff(a, 2, 0, prepend=b, append=c), (4, 3), (2, 3), (1, 3))
+
+
+def test_diff_of_bools_is_xor():
+    assert ember.diff(ember.tensor([True, False, False])).tolist() == [True, False]
+
+
+def test_diff_order_beyond_length_is_empty():
+    assert ember.diff(ember.arange(3.0), 5).shape == (0,)
+
+
+def test_diff_errors_match_torch():
+    with pytest.raises(RuntimeError, match="diff expects input to be at least one-dimensional"):
+        ember.diff(ember.tensor(1.0))
+    with pytest.raises(RuntimeError, match="order must be non-negative but got -1"):
+        ember.diff(ember.zeros(3), -1)
+    with pytest.raises(RuntimeError, match="diff expects prepend or append to be the same "
+                       "dimension as input"):
+        ember.diff(ember.zeros(3), prepend=ember.zeros(2, 2))
+
+
+# ----- meshgrid, cartesian_prod, atleast_nd, column_stack, dstack -------------------------
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+def test_meshgrid_grad(indexing):
+    check_op(lambda lib, a, b, c: lib.meshgrid(a, b, c, indexing=indexing), (3,), (4,), (2,))
+
+
+def test_meshgrid_without_indexing_warns_and_uses_ij():
+    with pytest.warns(UserWarning, match="it will be required to pass the indexing argument"):
+        grids = ember.meshgrid(ember.zeros(2), ember.zeros(3))
+    assert [g.shape for g in grids] == [(2, 3), (2, 3)]
+
+
+def test_meshgrid_accepts_a_list_and_scalars():
+    grids = ember.meshgrid([ember.zeros(2), ember.tensor(3.0)], indexing="xy")
+    assert [g.shape for g in grids] == [(1, 2), (1, 2)]
+
+
+def test_meshgrid_errors_match_torch():
+    with pytest.raises(RuntimeError, match='indexing must be one of "xy" or "ij", but received: '
+                       "foo"):
+        ember.meshgrid(ember.zeros(2), indexing="foo")
+    with pytest.raises(RuntimeError, match="meshgrid expects all tensors to have the same dtype"):
+        ember.meshgrid(ember.zeros(2), ember.tensor([1, 2]), indexing="ij")
+    with pytest.raises(RuntimeError, match="Expected 0D or 1D tensor in the tensor list"):
+        ember.meshgrid(ember.zeros(2, 2), indexing="ij")
+
+
+def test_cartesian_prod_grad():
+    check_op(lambda lib, a, b: lib.cartesian_prod(a, b), (3,), (4,))
+
+
+def test_cartesian_prod_rejects_non_vectors():
+    with pytest.raises(RuntimeError, match=r"Expect a 1D vector, but got shape \[2, 1\]"):
+        ember.cartesian_prod(ember.zeros(2), ember.zeros(2, 1))
+
+
+def test_atleast_nd_shapes_match_torch():
+    s, v, m = ember.tensor(1.0), ember.zeros(3), ember.zeros(2, 3)
+    assert ember.atleast_1d(s).shape == (1,)
+    assert [t.shape for t in ember.atleast_2d(s, v, m)] == [(1, 1), (1, 3), (2, 3)]
+    assert [t.shape for t in ember.atleast_3d([s, v, m])] == [(1, 1, 1), (1, 3, 1), (2, 3, 1)]
+    assert ember.atleast_2d(m) is m
+
+
+def test_atleast_3d_grad():
+    check_op(lambda lib, a, b: lib.atleast_3d(a, b), (3,), (2, 4))
+
+
+def test_column_stack_grad():
+    check_op(lambda lib, a, b: lib.column_stack([a, b]), (3,), (3, 4))
+
+
+def test_dstack_grad():
+    check_op(lambda lib, a, b: lib.dstack([a, b]), (3,), (3,))
+
+
+def test_column_stack_and_dstack_of_nothing_raise():
+    with pytest.raises(RuntimeError, match="column_stack expects a non-empty TensorList"):
+        ember.column_stack([])
+    with pytest.raises(RuntimeError, match="dstack expects a non-empty TensorList"):
+        ember.dstack([])

@@ -626,5 +626,5 @@ def _reexport(family: str) -> None:
             __all__.append(attr)
 
 
-for _family in ("conv", "nn_ops"):
+for _family in ("conv", "nn_ops", "attention", "padding"):
     _reexport(_family)

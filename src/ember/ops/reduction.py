@@ -1,5 +1,6 @@
-"""Reductions: sum/mean/prod, max/min/amax/amin/argmax, var/std, norm, logsumexp,
-softmax/log_softmax, cumsum, count_nonzero, and the broadcast-undoing sum_to_size."""
+"""Reductions: sum/mean/prod, nansum/nanmean, max/min/amax/amin/aminmax/argmax, var/std
+(and var_mean/std_mean), norm, logsumexp, softmax/log_softmax, the cumulative ops
+(cumsum, cumprod, cummax/cummin, logcumsumexp), count_nonzero, and sum_to_size."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ._define import OUT, Op, record, to_tensor, unary, wrap
 __all__ = [
     "sum", "mean", "sum_to_size", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
     "var", "std", "logsumexp", "norm", "softmax", "log_softmax", "cumsum", "count_nonzero",
+    "cumprod", "cummax", "cummin", "logcumsumexp", "var_mean", "std_mean", "nansum", "nanmean",
+    "aminmax",
 ]
 
 _INF = float("inf")
@@ -375,12 +378,14 @@ class MinBackward0(MaxBackward0):
     pass
 
 
-def _return_type(name: str):
-    cls = namedtuple(name, ("values", "indices"))
+def _return_type(name: str, fields: tuple = ("values", "indices")):
+    """A named tuple that prints like PyTorch's `torch.return_types.<name>`."""
+    cls = namedtuple(name, fields)
     cls.__module__ = "ember.return_types"
 
     def __repr__(self) -> str:
-        return f"ember.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"ember.return_types.{name}(\n{body})"
 
     cls.__repr__ = __repr__
     return cls
@@ -526,7 +531,8 @@ class StdBackward0(Op):
 _var, _std = unary(VarBackward0), unary(StdBackward0)
 
 
-def _moments(name: str, op, x, dim, unbiased, keepdim, correction) -> Tensor:
+def _moment_args(name: str, x, dim, unbiased, correction) -> tuple:
+    """(x, dims, correction) from var/std's argument forms."""
     if isinstance(dim, bool):  # var(x, False): the legacy `unbiased` positional form
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
@@ -536,7 +542,12 @@ def _moments(name: str, op, x, dim, unbiased, keepdim, correction) -> Tensor:
     x = to_tensor(x)
     if x._data.dtype.kind != "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    return op(x, _dims(dim, x._data.ndim), keepdim, correction)
+    return x, _dims(dim, x._data.ndim), correction
+
+
+def _moments(name: str, op, x, dim, unbiased, keepdim, correction) -> Tensor:
+    x, dims, correction = _moment_args(name, x, dim, unbiased, correction)
+    return op(x, dims, keepdim, correction)
 
 
 def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -789,9 +800,304 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
     return wrap(np.asarray(np.count_nonzero(xd, axis=dims), dtype=np.int64))
 
 
+# ----- two outputs of one node: var_mean, std_mean, aminmax ------------------------------
+
+def _two_outputs(cls, x: Tensor, first: np.ndarray, second: np.ndarray, args: tuple) -> tuple:
+    """Both results of one `cls` node (the first is its OUT); PyTorch records one node."""
+    first, second = np.asarray(first), np.asarray(second)
+    if not (x._requires_grad and _tracking.get()):
+        return _make(first, False, None), _make(second, False, None)
+    a = record(cls, first, (x,), args)
+    node = a._grad_fn
+    node.num_outputs = 2
+    node._out_meta = ((first.shape, first.dtype), (second.shape, second.dtype))
+    b = _make(second, True, node)
+    b._output_nr = 1
+    return a, b
+
+
+def _mean_grad(g: Tensor, shape: tuple, dims, keepdim: bool) -> Tensor:
+    count = _count(shape, dims) if dims is not None else int(np.prod(shape))
+    g = expand_back(g, shape, dims, keepdim)
+    return g / count if count else g * float("nan")
+
+
+class VarMeanBackward0(Op):
+    needs = ((0,),)
+
+    def backward(self, g_var, g_mean):
+        dims, keepdim, correction = self.args
+        shape = self._shapes[0][0]
+        return (_var_grad(g_var, self.saved_tensors[0], dims, keepdim, correction, shape)
+                + _mean_grad(g_mean, shape, dims, keepdim))
+
+
+class StdMeanBackward0(Op):
+    needs = ((0, OUT),)
+
+    def backward(self, g_std, g_mean):
+        x, out = self.saved_tensors[0], self.saved_tensors[-1]
+        dims, keepdim, correction = self.args
+        shape = self._shapes[0][0]
+        return (_var_grad(_safe_div(g_std, out * 2), x, dims, keepdim, correction, shape)
+                + _mean_grad(g_mean, shape, dims, keepdim))
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """`(var, mean)` over `dim` in one pass; see `var` for `unbiased` and `correction`."""
+    x, dims, correction = _moment_args("var_mean", input, dim, unbiased, correction)
+    xd = x._data
+    v = VarBackward0.forward(xd, dims, keepdim, correction)
+    return _two_outputs(VarMeanBackward0, x, v, _mean(xd, dims, keepdim, None),
+                        (dims, keepdim, correction))
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """`(std, mean)` over `dim` in one pass; see `var` for `unbiased` and `correction`."""
+    x, dims, correction = _moment_args("std_mean", input, dim, unbiased, correction)
+    xd = x._data
+    sd = StdBackward0.forward(xd, dims, keepdim, correction)
+    return _two_outputs(StdMeanBackward0, x, sd, _mean(xd, dims, keepdim, None),
+                        (dims, keepdim, correction))
+
+
+_AminmaxResult = _return_type("aminmax", ("min", "max"))
+
+
+class AminmaxBackward0(Op):
+    """Each of min and max shares its gradient evenly among tied elements."""
+
+    needs = ((0,),)
+
+    def backward(self, g_min, g_max):
+        x = self.saved_tensors[0]
+        dims, keepdim = self.args
+        xd, shape = x._data, self._shapes[0][0]
+        lo = _even_share(xd, np.min(xd, axis=dims, keepdims=True)).astype(xd.dtype, copy=False)
+        hi = _even_share(xd, np.max(xd, axis=dims, keepdims=True)).astype(xd.dtype, copy=False)
+        return (_kept(g_min, shape, dims, keepdim) * wrap(lo)
+                + _kept(g_max, shape, dims, keepdim) * wrap(hi))
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """`(min, max)` over `dim` (all elements when None), as a named tuple."""
+    x = to_tensor(input)
+    xd = x._data
+    if dim is None:
+        if not xd.size:
+            raise RuntimeError(
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
+                "has no identity.")
+        dims = None
+    else:
+        dims = (_wrap_dim(dim, xd.ndim),) if xd.ndim else None
+        if dims and not xd.shape[dims[0]]:
+            raise IndexError(
+                f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
+    lo = np.min(xd, axis=dims, keepdims=keepdim)
+    hi = np.max(xd, axis=dims, keepdims=keepdim)
+    return _AminmaxResult(*_two_outputs(AminmaxBackward0, x, lo, hi, (dims, keepdim)))
+
+
+# ----- nansum, nanmean -------------------------------------------------------------------
+
+def _nansum(x, dims, keepdim, dtype):
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = np.int64
+    return np.nansum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+
+
+class NansumBackward0(Op):
+    needs = ((0,),)
+    forward = staticmethod(_nansum)
+
+    def backward(self, g):
+        x = self.saved_tensors[0]
+        dims, keepdim, _ = self.args
+        g = expand_back(g, self._shapes[0][0], dims, keepdim)
+        if x._data.dtype.kind != "f":
+            return g
+        return g * wrap(~np.isnan(x._data))
+
+
+_nansum_op = unary(NansumBackward0)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum over `dim`, NaNs counting as zero."""
+    x = to_tensor(input)
+    return _nansum_op(x, _dims(dim, x._data.ndim), keepdim, _np_dtype(dtype))
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean over `dim` of the elements that are not NaN."""
+    x = _cast(to_tensor(input), dtype)
+    xd = x._data
+    if xd.dtype.kind != "f":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{_type_name(xd.dtype)}")
+    dims = _dims(dim, xd.ndim)
+    count = np.asarray(np.sum(~np.isnan(xd), axis=dims, keepdims=keepdim, dtype=xd.dtype))
+    count[count == 0] = np.nan  # an all-NaN slice gives NaN (as 0/0 would), without warnings
+    return nansum(x, dims, keepdim) / wrap(count)
+
+
+# ----- cumprod, cummax/cummin, logcumsumexp ----------------------------------------------
+
+def _cumprod(x, d, dtype):
+    if x.dtype.kind in "biu" and dtype is None:
+        dtype = np.int64
+    if x.ndim == 0:
+        return x.astype(dtype or x.dtype)
+    return np.cumprod(x, axis=d, dtype=dtype)
+
+
+def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
+    """The gradient of cumprod, exact with zeros and differentiable again.
+
+    Without zeros it is reverse_cumsum(g * out) / x. Otherwise, with z the first zero of
+    a slice, out = cumprod(y) * m where y is x with x_z replaced by 1 and m is x_z from z
+    on (1 before): x_z gets sum_{j >= z} g_j cumprod(y)_j, every other element the
+    gradient of cumprod(y) for g * m, found the same way (y has one zero fewer).
+    """
+    xd = x._data
+    zero = xd == 0
+    if not zero.any():
+        return _reverse_cumsum_op(g * out, d) / x
+    pos = np.arange(xd.shape[d]).reshape([-1 if i == d else 1 for i in range(xd.ndim)])
+    first = np.where(zero.any(axis=d, keepdims=True), np.argmax(zero, axis=d, keepdims=True),
+                     xd.shape[d])
+    is_first = wrap(pos == first)
+    y = _ew.where(is_first, 1.0, x)
+    x_z = sum(_ew.where(is_first, x, 0.0), (d,), True)
+    m = _ew.where(wrap(pos >= first), x_z, 1.0)
+    cy = _cumprod_op(y, d, None)
+    return _ew.where(is_first, _reverse_cumsum_op(g * cy, d), _cumprod_grad(y, cy, g * m, d))
+
+
+class CumprodBackward0(Op):
+    needs = ((0, OUT),)
+    forward = staticmethod(_cumprod)
+
+    def backward(self, g):
+        x, out = self.saved_tensors[0], self.saved_tensors[-1]
+        if x._data.ndim == 0:
+            return g
+        return _cumprod_grad(x, out, g, self.args[0])
+
+
+_cumprod_op = unary(CumprodBackward0)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running product along `dim` (integers accumulate in int64)."""
+    x = to_tensor(input)
+    return _cumprod_op(x, _wrap_dim(dim, x._data.ndim), _np_dtype(dtype))
+
+
+_CummaxResult = _return_type("cummax")
+_CumminResult = _return_type("cummin")
+
+
+class CummaxBackward0(Op):
+    """Each running extreme's gradient goes to the position it was taken from."""
+
+    needs = ((),)
+
+    def backward(self, g):
+        from .indexing import scatter_add
+
+        idx, d = self.args
+        shape, dtype = self._shapes[0]
+        if not shape:
+            return g
+        return scatter_add(wrap(np.zeros(shape, dtype)), d, idx, g)
+
+
+class CumminBackward0(CummaxBackward0):
+    pass
+
+
+def _cum_extreme(input, dim: int, fn, cls, result):
+    x = to_tensor(input)
+    xd = x._data
+    d = _wrap_dim(dim, xd.ndim)
+    if xd.ndim == 0:
+        values, idx = xd.copy(), np.zeros((), np.int64)
+    else:
+        values = fn.accumulate(xd, axis=d)
+        taken = xd == values  # ties move the index forward, and so does each NaN
+        if xd.dtype.kind == "f":
+            taken |= np.isnan(xd)
+        pos = np.arange(xd.shape[d]).reshape([-1 if i == d else 1 for i in range(xd.ndim)])
+        idx = np.maximum.accumulate(np.where(taken, pos, 0), axis=d) if xd.size else (
+            np.zeros(xd.shape, np.int64))
+    if x._requires_grad and _tracking.get():
+        out = record(cls, values, (x,), (idx, d))
+    else:
+        out = _make(values, False, None)
+    return result(out, _make(idx.astype(np.int64, copy=False), False, None))
+
+
+def cummax(input: Tensor, dim: int):
+    """`(values, indices)` of the running maximum along `dim`."""
+    return _cum_extreme(input, dim, np.maximum, CummaxBackward0, _CummaxResult)
+
+
+def cummin(input: Tensor, dim: int):
+    """`(values, indices)` of the running minimum along `dim`."""
+    return _cum_extreme(input, dim, np.minimum, CumminBackward0, _CumminResult)
+
+
+def _logcumsumexp(x, d):
+    return x.copy() if x.ndim == 0 else np.logaddexp.accumulate(x, axis=d)
+
+
+class LogcumsumexpBackward0(Op):
+    """grad_i = sum_{j >= i} g_j exp(x_i - out_j), summed in log space for the positive and
+    the negative parts of g separately so that nothing overflows."""
+
+    needs = ((0, OUT),)
+    forward = staticmethod(_logcumsumexp)
+
+    def backward(self, g):
+        x, out = self.saved_tensors[0], self.saved_tensors[-1]
+        d = self.args[0]
+        if x._data.ndim == 0:
+            return g
+        lowest = float(np.finfo(x._data.dtype).min)  # log(0), kept finite
+
+        def part(mask: np.ndarray, gp: Tensor) -> Tensor:
+            m = wrap(mask)
+            log_g = _ew.where(m, _ew.where(m, gp, 1.0).log(), lowest)
+            rev = _logcumsumexp_op((log_g - out).flip(d), d).flip(d)
+            return (rev + x).exp()
+
+        gd = g._data
+        with np.errstate(over="ignore"):  # lowest + lowest is -inf, whose exp is the 0 meant
+            return part(gd > 0, g) - part(gd < 0, -g)
+
+
+_logcumsumexp_op = unary(LogcumsumexpBackward0)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log(cumsum(exp(x))) along `dim`, computed without overflow."""
+    x = to_tensor(input)
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"logcumsumexp_out_cpu" not implemented for \'{_type_name(x._data.dtype)}\'')
+    return _logcumsumexp_op(x, _wrap_dim(dim, x._data.ndim))
+
+
 TENSOR_METHODS = {
     "sum": sum, "mean": mean, "sum_to_size": sum_to_size, "prod": prod, "max": max,
     "min": min, "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "var": var,
     "std": std, "logsumexp": logsumexp, "norm": norm, "softmax": softmax,
     "log_softmax": log_softmax, "cumsum": cumsum, "count_nonzero": count_nonzero,
+    "cumprod": cumprod, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,
+    "nansum": nansum, "nanmean": nanmean, "aminmax": aminmax,
 }

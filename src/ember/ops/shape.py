@@ -7,6 +7,8 @@ indexing, split/chunk/unbind. Copies: cat/stack, flip, roll, repeat/tile.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._dtypes import result_type
@@ -20,6 +22,8 @@ __all__ = [
     "flatten", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten", "ravel",
     "broadcast_to", "narrow", "select", "cat", "concat", "concatenate", "stack", "hstack",
     "vstack", "split", "chunk", "unbind", "flip", "fliplr", "flipud", "roll", "tile",
+    "tensor_split", "repeat_interleave", "rot90", "diff", "meshgrid", "cartesian_prod",
+    "atleast_1d", "atleast_2d", "atleast_3d", "column_stack", "dstack",
 ]
 
 _ints = (int, np.integer)
@@ -803,6 +807,252 @@ def tile(x: Tensor, *dims) -> Tensor:
     return repeat(x, (1,) * (x._data.ndim - len(dims)) + dims)
 
 
+# ----- tensor_split, repeat_interleave -------------------------------------------------
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views of `input` cut into `sections` near-equal pieces (the first ones one larger),
+    or cut before each of `indices` (Python slice rules: pieces may be empty)."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    split_at = indices_or_sections
+    if isinstance(split_at, Tensor):
+        arr = split_at._data
+        if arr.dtype != np.int64:
+            from .reduction import _type_name
+
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to have dtype of long, but "
+                f"got {_type_name(arr.dtype)}")
+        if arr.ndim > 1:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                f"one-dimensional tensor, but got a tensor with {arr.ndim} dims")
+        split_at = int(arr) if arr.ndim == 0 else arr.tolist()
+    d = _wrap_dim(dim, len(shape))
+    if isinstance(split_at, _ints):
+        sections, n = int(split_at), shape[d]
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        size, extra = divmod(n, sections)
+        bounds = np.cumsum([0] + [size + 1] * extra + [size] * (sections - extra)).tolist()
+    else:
+        bounds = [0, *(int(i) for i in split_at), None]
+    return tuple(
+        basic_index(input, (slice(None),) * d + (slice(a, b), Ellipsis))
+        for a, b in zip(bounds[:-1], bounds[1:])
+    )
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element (each slice along `dim`; of the flattened tensor when None)
+    `repeats` times (an int, or a 1-D tensor with a count per element)."""
+    if repeats is None:  # repeat_interleave(counts): each index i, counts[i] times
+        counts = input._data
+        if counts.ndim != 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        return _make(np.repeat(np.arange(counts.size), counts), False, None)
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    if isinstance(repeats, Tensor) and repeats._data.size != 1:
+        counts = repeats._data
+        if counts.dtype.kind not in "iu":
+            from .reduction import _type_name
+
+            raise NotImplementedError(
+                f'"repeat_interleave_cpu" not implemented for \'{_type_name(counts.dtype)}\'')
+        if counts.ndim != 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        n = shape[d] if shape else 1
+        if counts.size != n:
+            raise RuntimeError(
+                "repeats must have the same size as input along dim, but got "
+                f"repeats.size(0) = {counts.size} and input.size({d}) = {n}")
+        if (counts < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        from .indexing import index_select
+
+        return index_select(input, d, np.repeat(np.arange(n), counts))
+    r = int(repeats.item() if isinstance(repeats, Tensor) else repeats)
+    if r < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    if not shape:
+        input, shape = reshape(input, (1,)), (1,)
+    spread = expand(unsqueeze(input, d + 1), shape[: d + 1] + (r,) + shape[d + 1:])
+    return view(spread.contiguous(), shape[:d] + (shape[d] * r,) + shape[d + 1:])
+
+
+# ----- rot90, diff ----------------------------------------------------------------------
+class Rot90Backward0(Op):
+    needs = ((),)
+
+    @staticmethod
+    def forward(x, k, dims):
+        return np.rot90(x, k, dims).copy()
+
+    def backward(self, g):
+        k, dims = self.args
+        return _rot90(g, -k, dims)
+
+
+_rot90 = unary(Rot90Backward0)
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees `k` times in the plane of `dims`, from the first towards the
+    second."""
+    dims = tuple(dims)
+    ndim = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {ndim}")
+    d0, d1 = (_wrap_dim(int(d), ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {dims[0]} and "
+            f"dim1 = {dims[1]}")
+    return _rot90(input, int(k) % 4, (d0, d1))
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The `n`-th forward difference along `dim`, after adding `prepend`/`append`."""
+    ndim = input._data.ndim
+    if ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = _wrap_dim(dim, ndim)
+    for extra in (prepend, append):
+        if extra is not None and (not isinstance(extra, Tensor) or extra._data.ndim != ndim):
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = cat(parts, d) if len(parts) > 1 else input
+    if x._data.dtype == np.bool_:  # booleans differ by xor, as in PyTorch
+        return _make(np.diff(x._data, n, axis=d), False, None)
+    for _ in range(n):
+        size = x._data.shape[d]
+        if size == 0:
+            break
+        x = narrow(x, d, 1, size - 1) - narrow(x, d, 0, size - 1)
+    return x
+
+
+# ----- meshgrid, cartesian_prod ---------------------------------------------------------
+def _tensors_arg(tensors: tuple) -> list:
+    """Accept f(a, b) and f([a, b])."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return list(tensors[0])
+    return list(tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids of 0-d/1-d tensors; 'ij' (matrix) or 'xy' (Cartesian) indexing."""
+    tensors = _tensors_arg(tensors)
+    if indexing is None:
+        warnings.warn(
+            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
+            "argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            'torch.meshgrid: indexing must be one of "xy" or "ij", but received: '
+            f"{indexing}")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    if any(t._data.dtype != tensors[0]._data.dtype for t in tensors):
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        order[0], order[1] = 1, 0  # the first two inputs swap places in the grid
+    grid = [0] * len(tensors)
+    for i, pos in enumerate(order):
+        grid[pos] = tensors[i]._data.size
+    grid = tuple(grid)
+    out = []
+    for i, t in enumerate(tensors):
+        shape = [1] * len(grid)
+        shape[order[i]] = -1
+        out.append(expand(reshape(t, tuple(shape)), grid))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of the elements of 1-d tensors, one per row."""
+    tensors = _tensors_arg(tensors)
+    for t in tensors:
+        if t._data.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t._data.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
+# ----- atleast_nd, column_stack, dstack -------------------------------------------------
+def _atleast(tensors: tuple, fn):
+    items = _tensors_arg(tensors)
+    if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)):
+        return fn(items[0])
+    return tuple(fn(t) for t in items)
+
+
+def _at_least_1d(x: Tensor) -> Tensor:
+    return reshape(x, (1,)) if x._data.ndim == 0 else x
+
+
+def _at_least_2d(x: Tensor) -> Tensor:
+    ndim = x._data.ndim
+    return reshape(x, (1, 1)) if ndim == 0 else unsqueeze(x, 0) if ndim == 1 else x
+
+
+def _at_least_3d(x: Tensor) -> Tensor:
+    ndim = x._data.ndim
+    if ndim == 0:
+        return reshape(x, (1, 1, 1))
+    if ndim == 1:
+        return unsqueeze(unsqueeze(x, 0), -1)
+    return unsqueeze(x, -1) if ndim == 2 else x
+
+
+def atleast_1d(*tensors):
+    """The tensor(s) with at least one dimension (0-d becomes shape (1,))."""
+    return _atleast(tensors, _at_least_1d)
+
+
+def atleast_2d(*tensors):
+    """The tensor(s) with at least two dimensions (a vector becomes a row)."""
+    return _atleast(tensors, _at_least_2d)
+
+
+def atleast_3d(*tensors):
+    """The tensor(s) with at least three dimensions ((n,) -> (1, n, 1), (m, n) -> (m, n, 1))."""
+    return _atleast(tensors, _at_least_3d)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join along dim 1, vectors and scalars becoming columns."""
+    tensors = _tensor_list(tensors, "column_stack")
+    if not tensors:
+        raise RuntimeError("column_stack expects a non-empty TensorList")
+    return cat([reshape(t, (-1, 1)) if t._data.ndim < 2 else t for t in tensors], 1)
+
+
+def dstack(tensors) -> Tensor:
+    """Join along dim 2 (depth), after making every tensor at least 3-d."""
+    tensors = _tensor_list(tensors, "dstack")
+    if not tensors:
+        raise RuntimeError("dstack expects a non-empty TensorList")
+    return cat([_at_least_3d(t) for t in tensors], 2)
+
+
 TENSOR_METHODS = {
     "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
     "ravel": ravel, "flatten": flatten, "unflatten": unflatten, "transpose": transpose,
@@ -811,5 +1061,6 @@ TENSOR_METHODS = {
     "broadcast_to": broadcast_to, "unsqueeze": unsqueeze, "squeeze": squeeze,
     "narrow": narrow, "select": select, "split": split, "chunk": chunk, "unbind": unbind,
     "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
-    "tile": tile, "__iter__": _iter,
+    "tile": tile, "__iter__": _iter, "tensor_split": tensor_split,
+    "repeat_interleave": repeat_interleave, "rot90": rot90, "diff": diff,
 }

@@ -25,7 +25,8 @@ __all__ = [
 
 # Layers written in their own files alongside these (convolution, pooling, normalization,
 # embedding); each is optional so that this package imports while they are being built.
-for _name in ("conv", "pooling", "normalization", "sparse"):
+for _name in ("conv", "pooling", "normalization", "sparse", "padding", "rnn", "attention",
+              "transformer"):
     try:
         _module = importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as _exc:

@@ -23,6 +23,20 @@ def _ntuple(value, n: int) -> tuple:
     return value * n if len(value) == 1 else value
 
 
+def _pad_tuple(padding, kernel_size: tuple, dilation: tuple) -> tuple:
+    """`padding` as an F.pad tuple (last dim first, both sides); 'same' puts the odd one
+    on the right, as PyTorch does."""
+    if padding == "valid":
+        return (0, 0) * len(kernel_size)
+    if padding == "same":
+        out = []
+        for d, k in zip(reversed(dilation), reversed(kernel_size)):
+            total = d * (k - 1)
+            out += [total // 2, total - total // 2]
+        return tuple(out)
+    return tuple(p for p in reversed(padding) for _ in range(2))
+
+
 class _ConvNd(Module):
     """Shared state of the convolution layers: geometry, weight, bias and their init."""
 
@@ -49,9 +63,6 @@ class _ConvNd(Module):
             raise ValueError(
                 "padding_mode must be one of {'circular', 'reflect', 'zeros', 'replicate'}, but "
                 f"got padding_mode='{padding_mode}'")
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"padding_mode='{padding_mode}' is not supported by ember; use 'zeros'")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _ntuple(kernel_size, n)
@@ -62,6 +73,8 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = _pad_tuple(self.padding, self.kernel_size,
+                                                           self.dilation)
         if transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
@@ -113,6 +126,10 @@ class Conv1d(_ConvNd):
                          False, 0, groups, bias, padding_mode, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            return F.conv1d(F.pad(input, self._reversed_padding_repeated_twice,
+                                  self.padding_mode),
+                            self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
 
@@ -127,6 +144,10 @@ class Conv2d(_ConvNd):
                          False, 0, groups, bias, padding_mode, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            return F.conv2d(F.pad(input, self._reversed_padding_repeated_twice,
+                                  self.padding_mode),
+                            self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
 
