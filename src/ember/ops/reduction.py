@@ -378,9 +378,12 @@ class MinBackward0(MaxBackward0):
     pass
 
 
+RETURN_TYPES: dict = {}  # name -> class, published as ember.return_types
+
+
 def _return_type(name: str, fields: tuple = ("values", "indices")):
     """A named tuple that prints like PyTorch's `torch.return_types.<name>`."""
-    cls = namedtuple(name, fields)
+    cls = RETURN_TYPES[name] = namedtuple(name, fields)
     cls.__module__ = "ember.return_types"
 
     def __repr__(self) -> str:
