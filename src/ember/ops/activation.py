@@ -124,7 +124,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
         x = x.astype(np.float32)
     table = _ERF_TABLES[x.dtype]
     t = np.abs(x)
-    np.minimum(t, _ERF_STEP * _ERF_PIECES, out=t)
+    np.fmin(t, _ERF_STEP * _ERF_PIECES, out=t)  # fmin: NaN maps to a valid piece
     t *= 1.0 / _ERF_STEP
     piece = np.floor(t)
     np.minimum(piece, _ERF_PIECES - 1, out=piece)
@@ -140,7 +140,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
         out += np.take(row, idx, out=coef)
     out *= x
     np.clip(out, -1.0, 1.0, out=out)
-    return out.astype(in_dtype, copy=False)
+    return out.astype(in_dtype, copy=False) if in_dtype.kind == "f" else out  # ints: float
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

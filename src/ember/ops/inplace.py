@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import _creation
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import _tracking
 from . import elementwise as ew
 from ._define import Op, _operands, record, scalar_types, to_tensor
 from ._write import (
@@ -89,25 +88,8 @@ def mul_(self: Tensor, other) -> Tensor:
     return _binary_(self, other, np.multiply, ew.mul, ew.MulBackward0)
 
 
-class DivBackward2(Op):
-    """Division with rounding: its gradient is zero almost everywhere."""
-
-    needs = ((), ())
-
-    @staticmethod
-    def forward(a, b, mode):
-        return np.floor_divide(a, b) if mode == "floor" else np.trunc(np.true_divide(a, b))
-
-    def backward(self, g):
-        return g * 0, g * 0
-
-
 def _rounded_div(a, b, mode):
-    a, b, ad, bd = _operands(a, b)
-    out = DivBackward2.forward(ad, bd, mode)
-    if _tracking.get() and any(isinstance(o, Tensor) and o._requires_grad for o in (a, b)):
-        return record(DivBackward2, out, (a, b), (mode,))
-    return _make(np.asarray(out), False, None)
+    return ew.div(a, b, rounding_mode=mode)
 
 
 def div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
