@@ -257,3 +257,9 @@ def test_factories_under_inference_mode_make_inference_tensors():
         t = ember.zeros(2)
     assert t.is_inference()
     assert not ember.zeros(2).is_inference()
+
+
+def test_float64_tensor_from_python_floats_keeps_full_precision():
+    assert ember.tensor([0.1], dtype=ember.float64).item() == 0.1
+    assert ember.tensor(0.1, dtype=ember.float64).item() == 0.1
+    assert ember.tensor([[0.1, 0.2]], dtype=ember.float64).tolist() == [[0.1, 0.2]]

@@ -114,7 +114,7 @@ def _float_dtype(dtype) -> np.dtype:
     return _dtypes.get_default_dtype().np if dtype is None else _dtypes.to_numpy_dtype(dtype)
 
 
-def _infer(data: Any) -> np.ndarray:
+def _infer(data: Any, target: np.dtype | None = None) -> np.ndarray:
     """The array for `data` with PyTorch's dtype inference: Python floats give the default
     dtype, ints int64, bools bool; NumPy scalars and tensors keep their own dtype."""
     if isinstance(data, Tensor):
@@ -138,8 +138,10 @@ def _infer(data: Any) -> np.ndarray:
             raise _ragged(data) from None
         if arr.dtype == object:
             raise _ragged(data)
-        return arr.astype(_dtypes.get_default_dtype().np if dt is None else dt, copy=False)
-    return np.asarray(data, dtype=_scalar_dtype(data))
+        if target is None:
+            target = _dtypes.get_default_dtype().np if dt is None else dt
+        return arr.astype(target, copy=False)  # straight from Python's float64 values
+    return np.asarray(data, dtype=_scalar_dtype(data) if target is None else target)
 
 
 def _scalar_dtype(v: Any) -> np.dtype:
@@ -198,8 +200,8 @@ def _nested_to_lists(data):
 def tensor(data: Any, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor that owns a copy of `data` (a number, nested list, array or tensor)."""
-    arr = _infer(data)
-    arr = np.array(arr, dtype=None if dtype is None else _dtypes.to_numpy_dtype(dtype), copy=True)
+    np_dtype = None if dtype is None else _dtypes.to_numpy_dtype(dtype)
+    arr = np.array(_infer(data, np_dtype), dtype=np_dtype, copy=True)
     return _finish(arr, requires_grad)
 
 
