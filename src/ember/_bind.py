@@ -11,11 +11,11 @@ import importlib
 from ._device import check_device, device
 from ._tensor import Tensor
 from .ops import elementwise as ew
-from .ops import linalg, reduction, shape
+from .ops import linalg, shape
 
 _FAMILIES = (
     "elementwise", "reduction", "shape", "linalg", "indexing", "comparison", "inplace",
-    "conv", "sorting",
+    "sorting",
 )
 
 
@@ -28,34 +28,24 @@ def _swap(fn):
 
 
 def _methods() -> dict:
+    """The core arithmetic and matrix products, then each op family's own table."""
     methods = {
         "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
-        "div": ew.div, "divide": ew.div, "true_divide": ew.div, "pow": ew.pow, "neg": ew.neg,
-        "negative": ew.neg, "exp": ew.exp, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2,
-        "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "reciprocal": ew.reciprocal,
-        "abs": ew.abs, "sign": ew.sign, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
-        "sigmoid": ew.sigmoid, "relu": ew.relu, "clamp": ew.clamp, "clip": ew.clamp,
-        "maximum": ew.maximum, "minimum": ew.minimum, "clone": ew.clone, "square": ew.square,
-        "sum": reduction.sum, "mean": reduction.mean, "sum_to_size": reduction.sum_to_size,
-        "reshape": shape.reshape, "view": shape.view, "transpose": shape.transpose,
-        "swapaxes": shape.transpose, "permute": shape.permute, "t": shape.t,
-        "expand": shape.expand, "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze,
-        "flatten": shape.flatten, "movedim": shape.movedim,
-        "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "dot": linalg.dot,
+        "pow": ew.pow, "neg": ew.neg, "negative": ew.neg, "exp": ew.exp, "expm1": ew.expm1,
+        "log": ew.log, "log2": ew.log2, "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt,
+        "reciprocal": ew.reciprocal, "abs": ew.abs, "sign": ew.sign, "sin": ew.sin,
+        "cos": ew.cos, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu,
+        "clamp": ew.clamp, "clip": ew.clamp, "maximum": ew.maximum, "minimum": ew.minimum,
+        "clone": ew.clone, "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm,
+        "dot": linalg.dot,
         "__add__": ew.add, "__radd__": ew.add, "__sub__": ew.sub, "__rsub__": _swap(ew.sub),
-        "__mul__": ew.mul, "__rmul__": ew.mul, "__truediv__": ew.div,
-        "__rtruediv__": _swap(ew.div), "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
+        "__mul__": ew.mul, "__rmul__": ew.mul, "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
         "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
         "__neg__": ew.neg, "__abs__": ew.abs,
     }
     for family in _FAMILIES:
-        try:
-            module = importlib.import_module(f".ops.{family}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.ops.{family}":
-                raise
-            continue
-        methods.update(getattr(module, "TENSOR_METHODS", {}))
+        module = importlib.import_module(f".ops.{family}", __package__)
+        methods.update(module.TENSOR_METHODS)
     return methods
 
 

@@ -610,17 +610,11 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return _red.vector_norm(x1 - x2 + eps, p, -1, keepdim)
 
 
-# ----- ops defined by other families: convolution, pooling, normalization, embedding ------
+# ----- ops of other families: convolution, pooling, normalization, attention, padding ----
 
 def _reexport(family: str) -> None:
-    name = f"{__package__.rpartition('.')[0]}.ops.{family}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return
-    for attr in getattr(module, "__all__", ()):
+    module = importlib.import_module(f"{__package__.rpartition('.')[0]}.ops.{family}")
+    for attr in module.__all__:
         if attr not in globals():
             globals()[attr] = getattr(module, attr)
             __all__.append(attr)

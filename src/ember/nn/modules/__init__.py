@@ -23,16 +23,9 @@ __all__ = [
     *_loss_all,
 ]
 
-# Layers written in their own files alongside these (convolution, pooling, normalization,
-# embedding); each is optional so that this package imports while they are being built.
 for _name in ("conv", "pooling", "normalization", "sparse", "padding", "rnn", "attention",
               "transformer"):
-    try:
-        _module = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
-        continue
-    for _attr in getattr(_module, "__all__", ()):
+    _module = importlib.import_module(f"{__name__}.{_name}")
+    for _attr in _module.__all__:
         globals()[_attr] = getattr(_module, _attr)
         __all__.append(_attr)
