@@ -29,6 +29,7 @@ __all__ = ["Op", "OUT", "unary", "binary", "record", "to_tensor", "wrap", "scala
 
 OUT = -1
 _ndarray = np.ndarray
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
 _new = object.__new__
 scalar_types = (int, float, bool, np.number, np.bool_)
 
@@ -164,11 +165,16 @@ def unary(cls: type[Op]):
             return t
 
     else:
+        # A forward wrapped for integer inputs (see elementwise._floating) exposes its float
+        # kernel, called directly on float arrays: the wrapper's frame costs more than the
+        # whole op on a small tensor.
+        kernel = getattr(fwd, "float_kernel", None)
 
         def op(x):
             if type(x) is not Tensor:
                 x = to_tensor(x)
-            out = fwd(x._data)
+            xd = x._data
+            out = kernel(xd) if kernel is not None and xd.dtype in _FLOATS else fwd(xd)
             code = mode()
             if code == 0 and x._requires_grad:
                 return record(cls, out, (x,))

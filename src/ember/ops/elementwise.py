@@ -62,6 +62,7 @@ def _floating(fn):
         return fn(x)
 
     forward.__name__ = getattr(fn, "__name__", "forward")
+    forward.float_kernel = fn
     return forward
 
 
