@@ -99,6 +99,65 @@ def test_conv2d_input_gradient_scattered_image_by_image_matches_torch(monkeypatc
                        make_arrays([(3, 2, 6, 5), (4, 2, 3, 3), (4,)]))
 
 
+@pytest.mark.parametrize("stride, padding, dilation, groups",
+                         [(1, 1, 1, 1), (1, (2, 1), 2, 1), (1, 1, 1, 2), (2, 1, 1, 2)])
+def test_conv2d_two_images_at_a_time_with_a_partial_last_chunk_matches_torch(
+        monkeypatch, stride, padding, dilation, groups):
+    monkeypatch.setattr(conv_ops, "_step", lambda n, per_image: min(n, 2))
+    check_op(lambda lib, x, w, b: _F(lib).conv2d(x, w, b, stride, padding, dilation, groups),
+             (3, 4, 6, 5), (4, 4 // groups, 3, 3), (4,))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, groups, dilation",
+                         [((3, 1, 7, 6), (2, 1, 3, 3), 1, 1), ((3, 2, 9, 8), (3, 2, 3, 2), 1, 2),
+                          ((3, 2, 8, 8), (4, 1, 3, 3), 2, 1)])
+def test_conv2d_with_few_kernel_taps_per_pixel_in_chunks_matches_torch(
+        monkeypatch, x_shape, w_shape, groups, dilation):
+    # image-by-image columns, and (one group) both gradients from one pass over g
+    monkeypatch.setattr(conv_ops, "_step", lambda n, per_image: min(n, 2))
+    check_op(lambda lib, x, w, b: _F(lib).conv2d(x, w, b, padding=1, dilation=dilation,
+                                                 groups=groups),
+             x_shape, w_shape, (w_shape[0],))
+
+
+def test_conv_transpose2d_two_images_at_a_time_matches_torch(monkeypatch):
+    monkeypatch.setattr(conv_ops, "_step", lambda n, per_image: min(n, 2))
+    check_op(lambda lib, x, w, b: _F(lib).conv_transpose2d(x, w, b, padding=1, dilation=2,
+                                                           output_padding=1),
+             (3, 2, 4, 3), (2, 3, 3, 2), (3,))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_conv2d_input_gradient_with_an_infinite_weight_matches_torch():
+    torch = pytest.importorskip("torch")
+    x, w = make_arrays([(2, 2, 5, 5), (3, 2, 3, 3)])
+    w[1, 0, 0, 0] = np.inf
+    grads = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y = _F(lib).conv2d(xt, lib.tensor(w), padding=1)
+        y.backward(lib.ones_like(y))
+        grads.append(xt.grad.numpy())
+    assert np.isfinite(grads[1]).any()
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_conv2d_weight_gradient_with_an_infinite_input_matches_torch():
+    torch = pytest.importorskip("torch")
+    x, w = make_arrays([(2, 1, 7, 7), (2, 1, 3, 3)])
+    x[0, 0, 2, 6] = np.inf  # in the last column: met by one kernel column only
+    grads = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = _F(lib).conv2d(xt, wt)
+        y.backward(lib.ones_like(y))
+        grads.append((xt.grad.numpy(), wt.grad.numpy()))
+    assert np.isfinite(grads[1][1]).any()
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t, rtol=1e-5)
+
+
 def test_conv2d_input_gradient_is_contiguous():
     x = ember.randn(2, 3, 6, 6, requires_grad=True)
     y = F.conv2d(x, ember.randn(4, 3, 3, 3), padding=1)

@@ -1,15 +1,17 @@
 """Convolution and pooling: conv1d/conv2d, conv_transpose2d, max/avg/adaptive-avg pooling.
 
-Each call is one fused node. A convolution is im2col plus one matrix product: a strided
-window view of the input copies into a (C*kh*kw, N*oh*ow) matrix, one GEMM with the
-(O, C*kh*kw) weight gives an (O, N*oh*ow) product, and one pass turns that into the
-contiguous (N, O, oh, ow) result while adding the bias. The transposed product scatters back
-with one strided add per kernel offset (never np.add.at). Three kernels close under
-differentiation, so double backward comes for free:
+Each call is one fused node. A convolution is im2col plus matrix products, done a few
+images at a time so that each chunk's columns are still in cache for the GEMM: a strided
+window view of the input copies into the column matrix, and GEMMs with the (O, C*kh*kw)
+weight give the (N, O, oh, ow) result. The transposed product scatters back with one add
+per kernel offset (never np.add.at). Three kernels close under differentiation, so double
+backward comes for free:
 
 * `conv(x, w)`, its adjoint in x `conv_t(g, w)` (also the transposed convolution), and
 * its adjoint in w `conv_w(x, g)` (the weight gradient).
 
+A backward that records no graph skips the ops and gets both gradients from
+`_conv_grads`, which for stride-1 convolutions shares one pass over g between them.
 1-D convolutions run the 2-D kernels on a height-1 view.
 """
 
@@ -61,30 +63,43 @@ def _pad(x, pad, value=0.0):
     return buf
 
 
-def _cols(xp, kh: int, kw: int, oh: int, ow: int, p: ConvParams):
-    """The im2col matrix of padded input xp: (groups, C/groups*kh*kw, N*oh*ow)."""
+# Work goes a few images at a time, so that a chunk's column matrix and GEMM result are
+# still in cache when the next pass reads them (a GEMM on cached columns also runs faster
+# than one over the whole batch).
+_CHUNK_BYTES = 1 << 22
+
+
+def _step(n: int, per_image: int) -> int:
+    """Images per chunk when each image needs `per_image` bytes of scratch (chunks of
+    even size: no small last one)."""
+    step = max(1, min(n, _CHUNK_BYTES // max(1, per_image)))
+    chunks = -(-n // step)
+    return -(-n // chunks) if chunks else 1
+
+
+def _windows(xp, kh: int, kw: int, oh: int, ow: int, p: ConvParams):
+    """The (C, kh, kw, N, oh, ow) view of padded input xp that im2col copies."""
     n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
     (st_h, st_w), (dh, dw) = p.stride, p.dilation
-    win = _as_strided(xp, (c, kh, kw, n, oh, ow),
-                      (sc, sh * dh, sw * dw, sn, sh * st_h, sw * st_w), writeable=False)
-    return win.reshape(p.groups, c // p.groups * kh * kw, n * oh * ow)
-
-
-def _cnhw_matrix(g, groups: int):
-    """g (N, O, oh, ow) as (groups, O/groups, N*oh*ow) (a copy unless g is laid out CNHW)."""
-    n, o = g.shape[:2]
-    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)
+    return _as_strided(xp, (c, kh, kw, n, oh, ow),
+                       (sc, sh * dh, sw * dw, sn, sh * st_h, sw * st_w), writeable=False)
 
 
 def _conv(x, w, b, p: ConvParams, transposed: bool, out_hw):
     if transposed:
         return _conv_t(x, w, b, p, out_hw)
-    return _conv_and_cols(x, w, b, p, out_hw)[0]
+    return _conv_fwd(x, w, b, p, out_hw)
 
 
-def _conv_and_cols(x, w, b, p: ConvParams, out_hw):
-    """The convolution and its im2col matrix (which the weight gradient can reuse)."""
+def _conv_fwd(x, w, b, p: ConvParams, out_hw):
+    """The convolution: per chunk of images, im2col into a cache-sized buffer, then one GEMM
+    per image and group straight into the NCHW result, and the bias added.
+
+    The columns are not kept for the weight gradient, which makes them again: keeping
+    them holds C*kh*kw times the output's size from forward to backward, and such large
+    blocks, freed and allocated anew each step, come back from the OS page by page.
+    """
     x4, w4 = _lift(x), _lift(w)
     n, c, h, wd = x4.shape
     o, cg, kh, kw = w4.shape
@@ -94,50 +109,166 @@ def _conv_and_cols(x, w, b, p: ConvParams, out_hw):
         ow = (wd + pl + pr - p.dilation[1] * (kw - 1) - 1) // p.stride[1] + 1
     else:  # the adjoint of a transposed convolution, which may have had output padding
         oh, ow = out_hw if len(out_hw) == 2 else (1, out_hw[0])
-    col = _cols(_pad(x4, p.pad), kh, kw, oh, ow, p)
-    prod = np.matmul(w4.reshape(p.groups, o // p.groups, -1), col).reshape(o, n, oh, ow)
-    # One pass turns the product's (O, N, oh, ow) memory order into a contiguous NCHW
-    # result and adds the bias.
-    out = np.empty((n, o, oh, ow), dtype=prod.dtype)
-    if b is None:
-        np.copyto(out, prod.transpose(1, 0, 2, 3))
-    else:
-        np.add(prod.transpose(1, 0, 2, 3), b.reshape(o, 1, 1), out=out)
-    return _drop(out, x.ndim), col
+    groups, size, k = p.groups, oh * ow, cg * kh * kw
+    step = _step(n, (c * kh * kw + o) * size * x4.itemsize)
+    col, win, _ = _col_buffer(x4, kh, kw, oh, ow, p, step, True)
+    wm = w4.reshape(groups, o // groups, k)
+    out = np.empty((n, o, oh, ow), dtype=x4.dtype)
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        part = col[:m]
+        np.copyto(part, win[n0:n0 + m])
+        dst = out[n0:n0 + m]
+        np.matmul(wm, part.reshape(m, groups, k, size),
+                  out=dst.reshape(m, groups, o // groups, size))
+        if b is not None:
+            dst += b.reshape(o, 1, 1)
+    return _drop(out, x.ndim)
 
 
-# The transposed product is scattered back a few images at a time, so that its column
-# matrix is still in cache when the per-offset adds read it.
-_CHUNK_BYTES = 1 << 22
+def _col_buffer(x4, kh: int, kw: int, oh: int, ow: int, p: ConvParams, images: int,
+                image_major: bool):
+    """(an empty im2col buffer for `images` images, the window view it copies from, the
+    axis of both that counts images).
+
+    Image-major columns (images, C, kh, kw, oh, ow) give GEMMs per image; the other layout,
+    (C, kh, kw, images, oh, ow), one GEMM for all of them.
+    """
+    win = _windows(_pad(x4, p.pad), kh, kw, oh, ow, p)
+    c = x4.shape[1]
+    if image_major:
+        win = win.transpose(3, 0, 1, 2, 4, 5)
+        return np.empty((images, c, kh, kw, oh, ow), dtype=x4.dtype), win, 0
+    return np.empty((c, kh, kw, images, oh, ow), dtype=x4.dtype), win, 3
 
 
 def _conv_t(g, w, b, p: ConvParams, out_hw):
     """Adjoint of the convolution in its input: g (N, O, oh, ow) -> (N, C, *out_hw)."""
     g4, w4 = _lift(g), _lift(w)
+    h, wd = out_hw if len(out_hw) == 2 else (1, out_hw[0])
+    # The dense scatter relies on zero gradients times the weight being zero.
+    if p.stride == (1, 1) and p.groups == 1 and np.isfinite(w4).all():
+        out = _dense_grads(g4, w4, p, h, wd)[0]
+    else:
+        out = _col2im_chunked(g4, w4, p, h, wd)
+    if b is not None:
+        out += b.reshape(-1, 1, 1)
+    return _drop(out, g.ndim)
+
+
+def _dense_grads(g4, w4, p: ConvParams, h: int, wd: int, x4=None):
+    """Stride-1, one-group gradients, image by image: (the input gradient; with input x4,
+    the weight gradient (O, C*kh*kw), else None).
+
+    g goes into rows as wide as the padded input (zeros past ow). For the input gradient,
+    the column matrix goes into planes as large as the padded input (zeros past oh rows),
+    so the column block of kernel offset (i, j) lands at flat offset i*dh*wp + j*dw of each
+    image's (C*hp*wp) run, as one contiguous add: with the weight's rows ordered (i, j, c),
+    each offset's rows are one block, and whatever a block carries past a plane's end
+    comes from the zeros. For the weight gradient, im2col rows of the same width copy as
+    long runs; their extra columns meet the zeros of g, so they add nothing unless x holds
+    inf or NaN (the caller checks the result for that).
+    """
+    n, o, oh, ow = g4.shape
+    _, c, kh, kw = w4.shape
+    pt, pb, pl, pr = p.pad
+    hp, wp = h + pt + pb, wd + pl + pr
+    plane, run, span = hp * wp, c * hp * wp, oh * wp
+    k, tail = c * kh * kw, (oh - 1) * wp + ow
+    dh, dw = p.dilation
+    dt = g4.dtype
+    per_image = o * span + k * plane + run + (k * tail if x4 is not None else 0)
+    step = _step(n, per_image * g4.itemsize)
+    gbuf = np.empty((step, o, oh, wp), dtype=dt)
+    gbuf[:, :, :, ow:] = 0
+    wt = w4.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
+    dcol = np.empty((step, k, plane), dtype=dt)
+    dcol[:, :, span:] = 0
+    gx = np.empty((n, c, h, wd), dtype=dt)
+    padded = pt or pb or pl or pr
+    scratch = np.empty((step, run), dtype=dt) if padded else None
+    gw = None
+    if x4 is not None:
+        xp = _pad(x4, p.pad)
+        sn, sc, sh, sw = xp.strides
+        win = _as_strided(xp, (n, c, kh, kw, tail), (sn, sc, sh * dh, sw * dw, sw),
+                          writeable=False)
+        col = np.empty((step, c, kh, kw, tail), dtype=dt)
+        tmp = np.empty((step, o, k), dtype=dt)
+        gw = np.zeros((o, k), dtype=dt)
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        gbuf[:m, :, :, :ow] = g4[n0:n0 + m]
+        if x4 is not None:
+            np.copyto(col[:m], win[n0:n0 + m])
+            np.matmul(gbuf[:m].reshape(m, o, span)[:, :, :tail],
+                      col[:m].reshape(m, k, tail).transpose(0, 2, 1), out=tmp[:m])
+            gw += tmp[:m].sum(0)
+        d = dcol[:m]
+        np.matmul(wt, gbuf[:m].reshape(m, o, span), out=d[:, :, :span])
+        acc = scratch[:m] if padded else gx[n0:n0 + m].reshape(m, run)
+        blocks = [(i * dh * wp + j * dw, d[:, (i * kw + j) * c:(i * kw + j + 1) * c])
+                  for i in range(kh) for j in range(kw)]
+        first = blocks[0][1].reshape(m, run)
+        if len(blocks) == 1:
+            np.copyto(acc, first)
+        else:  # the first two blocks in one pass
+            start, block = blocks[1]
+            np.copyto(acc[:, :start], first[:, :start])
+            np.add(first[:, start:], block.reshape(m, run)[:, :run - start], out=acc[:, start:])
+        for start, block in blocks[2:]:
+            dst = acc[:, start:]
+            np.add(dst, block.reshape(m, run)[:, :run - start], out=dst)
+        if padded:
+            gx[n0:n0 + m] = acc.reshape(m, c, hp, wp)[:, :, pt:pt + h, pl:pl + wd]
+    return gx, gw
+
+
+def _conv_grads(x, w, g, p: ConvParams, x_shape, w_shape):
+    """(input gradient, weight gradient) of the convolution of x with w, in NumPy; pass
+    x = None for no weight gradient and w = None for no input gradient. One pass over g
+    gives both (sharing g's wide copy) while the stride is 1, there is one group and the
+    kernel taps are few next to the output pixels; else the two adjoints run."""
+    g4 = _lift(g)
+    h, wd = x_shape[2:] if len(x_shape) == 4 else (1, x_shape[-1])
+    gx = gw = None
+    if (x is not None and w is not None and p.stride == (1, 1) and p.groups == 1
+            and 2 * w[0].size <= g4[0, 0].size and np.isfinite(w).all()):
+        gx, gw = _dense_grads(g4, _lift(w), p, h, wd, _lift(x))
+        if not np.isfinite(gw).all():
+            gw = None  # x holds inf or NaN, which its extra columns met
+    if w is not None:
+        gx = _conv_t(g, w, None, p, x_shape[2:]) if gx is None else _drop(gx, g.ndim)
+    if x is not None:
+        gw = _conv_w(x, g, p, w_shape) if gw is None else gw.reshape(w_shape)
+    return gx, gw
+
+
+def _col2im_chunked(g4, w4, p: ConvParams, h: int, wd: int):
+    """col2im for any stride and groups: the transposed product scattered back a few
+    images at a time, with one strided add per kernel offset."""
     n, o, oh, ow = g4.shape
     _, cg, kh, kw = w4.shape
     groups = p.groups
     c = cg * groups
-    h, wd = out_hw if len(out_hw) == 2 else (1, out_hw[0])
     pt, pb, pl, pr = p.pad
     hp, wp = h + pt + pb, wd + pl + pr
     wt = w4.reshape(groups, o // groups, -1).transpose(0, 2, 1)
     out = np.empty((n, c, h, wd), dtype=g4.dtype)
     padded = pt or pb or pl or pr
-    step = max(1, _CHUNK_BYTES // max(1, c * kh * kw * oh * wp * g4.itemsize))
-    scratch = np.empty((min(step, n), c, hp, wp), g4.dtype) if padded else None
+    step = _step(n, c * kh * kw * oh * wp * g4.itemsize)
+    scratch = np.empty((step, c, hp, wp), g4.dtype) if padded else None
+    wide = p.stride == (1, 1) and np.isfinite(w4).all()
     for n0 in range(0, n, step):
         part = g4[n0:n0 + step]
         buf = scratch[:part.shape[0]] if padded else out[n0:n0 + step]
-        if p.stride == (1, 1):
+        if wide:
             _col2im_wide(part, wt, buf, kh, kw, p.dilation)
         else:
             _col2im_strided(part, wt, buf, kh, kw, p)
         if padded:
             out[n0:n0 + step] = buf[:, :, pt:pt + h, pl:pl + wd]
-    if b is not None:
-        out += b.reshape(c, 1, 1)
-    return _drop(out, g.ndim)
+    return out
 
 
 def _col2im_strided(g4, wt, buf, kh: int, kw: int, p: ConvParams):
@@ -145,7 +276,8 @@ def _col2im_strided(g4, wt, buf, kh: int, kw: int, p: ConvParams):
     n, _, oh, ow = g4.shape
     c = buf.shape[1]
     (st_h, st_w), (dh, dw) = p.stride, p.dilation
-    dcol = np.matmul(wt, _cnhw_matrix(g4, wt.shape[0])).reshape(c, kh, kw, n, oh, ow)
+    gm = g4.transpose(1, 0, 2, 3).reshape(wt.shape[0], wt.shape[2], -1)
+    dcol = np.matmul(wt, gm).reshape(c, kh, kw, n, oh, ow)
     buf[...] = 0
     for i in range(kh):
         r = i * dh
@@ -182,35 +314,55 @@ def _col2im_wide(g4, wt, buf, kh: int, kw: int, dilation: tuple) -> None:
                 flat[:, :, start:start + size] += dcol[:, i, j, :, :size].transpose(1, 0, 2)
 
 
-def _conv_w(x, g, p: ConvParams, w_shape, col=None):
+def _conv_w(x, g, p: ConvParams, w_shape):
     """Adjoint of the convolution in its weight: the weight gradient, shaped like w.
-    `col` is x's im2col matrix when forward kept it."""
+
+    Per chunk of images, im2col again and add g @ col.T into the result: while the kernel
+    taps k (= C/groups*kh*kw) are few next to the output pixels, one GEMM per image and
+    group (whose (O, k) results are then summed); else one per group, with g laid out
+    (O, images*oh*ow).
+    """
     g4 = _lift(g)
-    if col is None:
-        kh, kw = w_shape[-2:] if len(w_shape) == 4 else (1, w_shape[-1])
-        oh, ow = g4.shape[2:]
-        col = _cols(_pad(_lift(x), p.pad), kh, kw, oh, ow, p)
-    gw = np.matmul(_cnhw_matrix(g4, p.groups), col.transpose(0, 2, 1))
-    return gw.reshape(w_shape)
+    n, o, oh, ow = g4.shape
+    kh, kw = w_shape[-2:] if len(w_shape) == 4 else (1, w_shape[-1])
+    groups, size = p.groups, oh * ow
+    og, c, k = o // groups, w_shape[1] * groups, w_shape[1] * kh * kw
+    dt = g4.dtype
+    step = _step(n, (o + c * kh * kw) * size * g4.itemsize)
+    image_major = 2 * k <= size
+    col, win, axis = _col_buffer(_lift(x), kh, kw, oh, ow, p, step, image_major)
+    acc = np.zeros((groups, og, k), dtype=dt)
+    if image_major:
+        tmp = np.empty((step, groups, og, k), dtype=dt)
+    else:
+        tmp = np.empty_like(acc)
+        gbuf = np.empty(o * step * size, dtype=dt)
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        part = col[(slice(None),) * axis + (slice(0, m),)]
+        np.copyto(part, win[(slice(None),) * axis + (slice(n0, n0 + m),)])
+        if image_major:
+            res = tmp[:m]
+            np.matmul(g4[n0:n0 + m].reshape(m, groups, og, size),
+                      part.reshape(m, groups, k, size).transpose(0, 1, 3, 2), out=res)
+            acc += res.sum(0)
+            continue
+        gm = gbuf[:o * m * size].reshape(o, m, size)
+        np.copyto(gm, g4[n0:n0 + m].reshape(m, o, size).transpose(1, 0, 2))
+        np.matmul(gm.reshape(groups, og, m * size),
+                  part.reshape(groups, k, m * size).transpose(0, 2, 1), out=tmp)
+        acc += tmp
+    return acc.reshape(w_shape)
 
 
 # ----- nodes ------------------------------------------------------------------------------
 
 
 class ConvolutionBackward0(Op):
-    """conv (or, with `transposed`, its adjoint) of x with w, plus bias; one node.
-
-    Like PyTorch's own im2col path, the node keeps forward's column matrix for the weight
-    gradient when the weight requires grad; it goes when the graph is freed.
-    """
+    """conv (or, with `transposed`, its adjoint) of x with w, plus bias; one node."""
 
     needs = ((1,), (0,), ())
     forward = staticmethod(_conv)
-    _col = None
-
-    def _release(self) -> None:
-        self._col = None
-        Op._release(self)
 
     def backward(self, g):
         p, transposed, _ = self.args
@@ -224,11 +376,16 @@ class ConvolutionBackward0(Op):
                 gx = _convolution(g, w, None, p, False, x_hw)
             if need_w:
                 gw = _conv_weight(g, x, p, w_shape)
+        elif (need_x or need_w) and not _tracked(x, w, g):
+            gx, gw = _conv_grads(x._data if need_w else None, w._data if need_x else None,
+                                 g._data, p, self._shapes[0][0], w_shape)
+            gx = None if gx is None else wrap(gx)
+            gw = None if gw is None else wrap(gw)
         else:
             if need_x:
                 gx = _convolution(g, w, None, p, True, x_hw)
             if need_w:
-                gw = _conv_weight(x, g, p, w_shape, self._col)
+                gw = _conv_weight(x, g, p, w_shape)
         if need_b:
             gb = g.sum((0,) + tuple(range(2, g.ndim)))
         return gx, gw, gb
@@ -256,19 +413,14 @@ def _tracked(*ts) -> bool:
 def _convolution(x: Tensor, w: Tensor, b: Tensor | None, p: ConvParams, transposed: bool,
                  out_hw) -> Tensor:
     bd = None if b is None else b._data
-    if not _tracked(x, w, b):
-        return wrap(_conv(x._data, w._data, bd, p, transposed, out_hw))
-    if transposed or not w._requires_grad:
-        out = _conv(x._data, w._data, bd, p, transposed, out_hw)
+    out = _conv(x._data, w._data, bd, p, transposed, out_hw)
+    if _tracked(x, w, b):
         return record(ConvolutionBackward0, out, (x, w, b), (p, transposed, out_hw))
-    out, col = _conv_and_cols(x._data, w._data, bd, p, out_hw)
-    y = record(ConvolutionBackward0, out, (x, w, b), (p, transposed, out_hw))
-    y._grad_fn._col = col
-    return y
+    return wrap(out)
 
 
-def _conv_weight(x: Tensor, g: Tensor, p: ConvParams, w_shape, col=None) -> Tensor:
-    out = _conv_w(x._data, g._data, p, w_shape, col)
+def _conv_weight(x: Tensor, g: Tensor, p: ConvParams, w_shape) -> Tensor:
+    out = _conv_w(x._data, g._data, p, w_shape)
     if _tracked(x, g):
         return record(ConvolutionBackwardBackward0, out, (x, g), (p, w_shape))
     return wrap(out)
