@@ -172,6 +172,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n[graph] skipped: {exc}")
     else:
         print(f"\n[graph] one fine-tuning step: {path} (trainable head parameters blue; the "
-              f"frozen extractor records no nodes, its output enters as a grey dashed "
-              f"constant)")
+              "frozen extractor records no nodes: its layers sit grey in a 'no graph "
+              "recorded' box, its output enters as a grey dashed constant)")
     print(f"\ndone in {time.perf_counter() - start:.1f} s")
