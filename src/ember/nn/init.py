@@ -231,3 +231,13 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
         order = np.argsort(rng.random((rows, cols)), axis=0)[:zeros]
         np.put_along_axis(values, order, 0.0, axis=0)
     return _fill(tensor, values)
+
+
+def _default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear and convolutions: kaiming_uniform_(a=sqrt(5)) weight,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias (zeros when fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
